@@ -1,0 +1,36 @@
+# A tiny, randomly initialised MLLM-TPO with the real structure (Fig. 3):
+# video ViT -> Q-Former -> Llama-style LLM with LoRA -> task tokens -> heads.
+model = dict(
+    type='TPOModel',
+    data_preprocessor=dict(type='TPODataPreprocessor'),
+    vision_encoder=dict(
+        type='VideoViT', img_size=64, patch_size=8,
+        num_frames=4, tubelet_size=1, embed_dims=96, depth=3,
+        num_heads=4, out_layer=-1),
+    connector=dict(
+        type='QFormerConnector', num_queries=16,
+        qformer=dict(hidden_size=96, num_hidden_layers=2,
+                     num_attention_heads=4, intermediate_size=192,
+                     cross_attention_frequency=1, vocab_size=8)),
+    llm=dict(
+        type='HFCausalLM',
+        config=dict(model_type='llama', vocab_size=512, hidden_size=128,
+                    intermediate_size=256, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2,
+                    max_position_embeddings=512,
+                    tie_word_embeddings=False)),
+    tokenizer=dict(type='SyntheticWorldTokenizer'),
+    prompt_template=dict(
+        system='{instruction} ', user='[INST] {video} {question} [/INST]',
+        assistant=' {answer}</s>', video_token='<video>'),
+    heads=dict(
+        region=dict(type='RegionHead', hidden_dims=128,
+                    loss_bbox=dict(type='L1Loss', loss_weight=5.0),
+                    loss_iou=dict(type='GIoULoss', loss_weight=2.0))),
+    lora=dict(r=16, lora_alpha=32, lora_dropout=0.0,
+              target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj',
+                              'gate_proj', 'up_proj', 'down_proj']),
+    frozen_modules=(),
+    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0),
+    max_new_tokens=16,
+)

@@ -1,0 +1,14 @@
+# TPO stage 3, multi-task training (Sec. 3.2): everything is trained jointly
+# (vision encoder, connector, task tokens, heads, LoRA) on task data mixed
+# with conversations, so head gradients shape the MLLM.
+_base_ = ['./tiny_stage2.py']
+
+load_from = 'work_dirs/tiny_stage2'
+
+model = dict(frozen_modules=())
+
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        _base_.refcoco_train, _base_.qvhighlights_train, _base_.mevis_train,
+        _base_.videochat2_it_train, _base_.mvbench_train
+    ]))

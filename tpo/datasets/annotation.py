@@ -1,0 +1,150 @@
+"""Reading annotation files with errors that name the file, the record and
+the field at fault."""
+import json
+import os.path as osp
+from typing import Any, Iterator, Optional, Tuple, Type, Union
+
+import numpy as np
+
+
+class AnnotationError(ValueError):
+    """An annotation file holds a record that cannot be read."""
+
+
+def require_path(path: str, what: str) -> str:
+    """Return ``path`` if it exists, else raise a :class:`FileNotFoundError`
+    naming it and what it should be (e.g. ``'ann_file'``)."""
+    if not path or not osp.exists(path):
+        raise FileNotFoundError(f'{what} {path!r} does not exist.')
+    return path
+
+
+def load_json(path: str, kind: Optional[type] = None) -> Any:
+    """Load a JSON file whose top level is of type ``kind`` (any if None); a
+    syntax error names the file, line and column."""
+    with open(path) as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(
+                f'{path} line {error.lineno} column {error.colno}: invalid '
+                f'JSON ({error.msg}).') from None
+    if kind is not None and not isinstance(data, kind):
+        raise AnnotationError(f'{path}: expected a JSON {kind.__name__} at '
+                              f'the top level, got {type(data).__name__}.')
+    return data
+
+
+def iter_jsonl(path: str) -> Iterator[Tuple[int, Any]]:
+    """``(line number, object)`` of every non-empty line of a JSON-lines
+    file; a line that is not JSON names the file and the line."""
+    with open(path) as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield line_no, json.loads(line)
+            except json.JSONDecodeError as error:
+                raise AnnotationError(
+                    f'{path} line {line_no}: invalid JSON ({error.msg} at '
+                    f'column {error.colno}).') from None
+
+
+class AnnotationRecord:
+    """One record (a JSON object) of an annotation file.
+
+    Its errors read ``'{file} {label}: field {field!r} {problem}'``, e.g.
+    ``"val.jsonl line 17 (qid=123): field 'relevant_windows' is missing"``.
+
+    Args:
+        file (str): The annotation file.
+        label (str): Where the record is, e.g. ``'line 17'`` or
+            ``'index 3'``.
+        data (Any): The record; it must be a dict.
+        id_key (str, optional): A field that identifies the record; its value
+            is added to the label when present.
+    """
+
+    def __init__(self,
+                 file: str,
+                 label: str,
+                 data: Any,
+                 id_key: Optional[str] = None) -> None:
+        if not isinstance(data, dict):
+            raise AnnotationError(f'{file} {label}: expected a JSON object, '
+                                  f'got {type(data).__name__}.')
+        if id_key is not None and id_key in data:
+            label = f'{label} ({id_key}={data[id_key]!r})'
+        self.file = file
+        self.label = label
+        self.data = data
+
+    def error(self, field: str, problem: str) -> AnnotationError:
+        """An error naming the file, this record and ``field``."""
+        return AnnotationError(
+            f'{self.file} {self.label}: field {field!r} {problem}.')
+
+    def __contains__(self, field: str) -> bool:
+        return field in self.data
+
+    def get(self, field: str, default: Any = None) -> Any:
+        """The value of an optional field."""
+        return self.data.get(field, default)
+
+    def fetch(self,
+              field: str,
+              kind: Union[Type, Tuple[Type, ...], None] = None) -> Any:
+        """The value of a required field, checked to be of type ``kind``."""
+        if field not in self.data:
+            raise self.error(field, 'is missing')
+        value = self.data[field]
+        if kind is not None and (not isinstance(value, kind)
+                                 or isinstance(value, bool)):
+            names = ' or '.join(
+                k.__name__
+                for k in (kind if isinstance(kind, tuple) else (kind, )))
+            raise self.error(field,
+                             f'must be {names}, got {type(value).__name__}')
+        return value
+
+    def text(self, field: str) -> str:
+        """A required non-empty string field."""
+        value = self.fetch(field, str)
+        if not value.strip():
+            raise self.error(field, 'is empty')
+        return value
+
+    def array(self,
+              field: str,
+              dtype: type,
+              width: Optional[int] = None) -> np.ndarray:
+        """A required list of numbers as a ``(K,)`` array, or of
+        ``width``-number lists as a ``(K, width)`` array."""
+        value = self.fetch(field, list)
+        shape = (0, ) if width is None else (0, width)
+        try:
+            array = np.asarray(value, dtype=dtype)
+        except (TypeError, ValueError):
+            array = None
+        if array is not None and array.size == 0:
+            array = array.reshape(shape)
+        if (array is None or array.shape[1:] != shape[1:]
+                or not np.isfinite(array).all()):
+            kind = 'numbers' if width is None else f'[{width} numbers] lists'
+            raise self.error(
+                field, f'must be a list of {kind}, got {str(value)[:80]}')
+        return array
+
+
+def read_clip_window(record: AnnotationRecord
+                     ) -> Optional[Tuple[float, float]]:
+    """The optional clip ``(start, end)`` seconds of a record (its ``start``
+    and ``end`` fields); None when it has neither."""
+    if 'start' not in record and 'end' not in record:
+        return None
+    start = float(record.fetch('start', (int, float)))
+    end = float(record.fetch('end', (int, float)))
+    if not 0 <= start <= end:
+        raise record.error(
+            'end', f'must be >= start >= 0, got start={start:g}, end={end:g}')
+    return start, end

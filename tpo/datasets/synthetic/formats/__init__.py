@@ -1,0 +1,1 @@
+"""Writers of the synthetic world's annotations in public dataset formats."""

@@ -1,0 +1,10 @@
+from .formatting import FormatTaskConversation, PackTPOInputs
+from .frame_sampling import (random_indices, uniform_indices,
+                             window_to_frame_range)
+from .loading import LoadVideoFrames, VideoReadError
+from .processing import ResizeFrames
+
+__all__ = [
+    'FormatTaskConversation', 'PackTPOInputs',     'uniform_indices', 'random_indices', 'window_to_frame_range',
+    'LoadVideoFrames', 'VideoReadError', 'ResizeFrames'
+]

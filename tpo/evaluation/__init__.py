@@ -1,0 +1,3 @@
+from . import functional, metrics
+
+__all__ = ['functional', 'metrics']

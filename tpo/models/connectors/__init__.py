@@ -1,0 +1,3 @@
+from .qformer import QFormerConnector
+
+__all__ = ['QFormerConnector']

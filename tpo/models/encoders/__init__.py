@@ -1,0 +1,3 @@
+from .video_vit import VideoViT
+
+__all__ = ['VideoViT']

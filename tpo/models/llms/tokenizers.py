@@ -1,0 +1,65 @@
+"""Tokenizer builders: a downloaded model's tokenizer, or a word-level one
+for the synthetic world."""
+import re
+from typing import Iterable, List, Optional
+
+from tokenizers import (Tokenizer, decoders, models, normalizers,
+                        pre_tokenizers)
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerFast
+
+from tpo.registry import TOKENIZERS
+from tpo.utils.local_files import require_local_path
+
+SPECIAL_TOKENS = dict(
+    pad_token='<pad>', unk_token='<unk>', bos_token='<s>', eos_token='</s>')
+PUNCTUATION = list('.,:;?!()[]<>/-\'"%+=*&#@_')
+
+
+@TOKENIZERS.register_module()
+def PretrainedTokenizer(path: str, **kwargs) -> PreTrainedTokenizerBase:
+    """The tokenizer saved in a local model folder."""
+    require_local_path(path, 'PretrainedTokenizer',
+                       ['tokenizer.json or tokenizer.model',
+                        'tokenizer_config.json'],
+                       'the same hub repository as the LLM weights')
+    tokenizer = AutoTokenizer.from_pretrained(
+        path, local_files_only=True, **kwargs)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
+    return tokenizer
+
+
+def word_level_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
+    """A whitespace/punctuation word tokenizer; digits are single tokens."""
+    vocab: List[str] = list(SPECIAL_TOKENS.values())
+    for word in sorted(set(words) | set(PUNCTUATION) | set('0123456789')):
+        if word not in vocab:
+            vocab.append(word)
+    backend = Tokenizer(
+        models.WordLevel({w: i for i, w in enumerate(vocab)},
+                         unk_token=SPECIAL_TOKENS['unk_token']))
+    backend.normalizer = normalizers.Lowercase()
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Punctuation(),
+        pre_tokenizers.Digits(individual_digits=True)
+    ])
+    backend.decoder = decoders.WordPiece(prefix='##', cleanup=True)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, **SPECIAL_TOKENS)
+
+
+@TOKENIZERS.register_module()
+def SyntheticWorldTokenizer(
+        extra_words: Optional[List[str]] = None) -> PreTrainedTokenizerFast:
+    """Word-level tokenizer covering every text of the synthetic world, of
+    the instruction templates and of the MVBench prompt (so nothing maps to
+    ``<unk>``)."""
+    from tpo.datasets.mvbench import ANSWER_PREFIX, mvbench_prompt
+    from tpo.datasets.synthetic import world_vocabulary
+    from tpo.datasets.templates import template_vocabulary
+    words = set(world_vocabulary()) | set(template_vocabulary())
+    scaffold = ' '.join(mvbench_prompt('', [''], '')) + ' ' + ANSWER_PREFIX
+    words |= set(re.findall(r'[a-z]+', scaffold.lower()))
+    words |= set(extra_words or [])
+    return word_level_tokenizer(w.lower() for w in words)

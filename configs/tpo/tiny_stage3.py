@@ -12,3 +12,14 @@ train_dataloader = dict(
         _base_.refcoco_train, _base_.qvhighlights_train, _base_.mevis_train,
         _base_.videochat2_it_train, _base_.mvbench_train
     ]))
+
+# Schedule of this stage (derived fields reassigned explicitly).
+max_iters = 1200
+warmup_iters = int(0.2 * max_iters)
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters,
+         end=max_iters, eta_min_ratio=0.01),
+]

@@ -97,7 +97,7 @@ class TPOModel(BaseModel):
         self.task_tokens.init_from_embeddings(
             language_model.get_input_embeddings().weight[:num_old])
         if lora is not None:
-            language_model = self._add_lora(language_model, lora, num_old)
+            language_model = self._add_lora(language_model, lora)
         self.llm = language_model
 
         self.heads = nn.ModuleDict()
@@ -116,22 +116,25 @@ class TPOModel(BaseModel):
         self._freeze()
 
     # ------------------------------------------------------------ building
-    def _add_lora(self, language_model: nn.Module, lora: dict,
-                  num_old: int) -> nn.Module:
-        """Wrap the LLM with LoRA; the rows of the added special tokens stay
-        trainable in the input embeddings and the LM head."""
+    def _add_lora(self, language_model: nn.Module, lora: dict) -> nn.Module:
+        """Wrap the LLM with LoRA; the rows of the task-begin tokens stay
+        trainable in the input embeddings and the LM head (unless the whole
+        module is in ``modules_to_save``), so that task assignment can be
+        learned."""
         from peft import LoraConfig, get_peft_model
-        new_ids = list(range(num_old, len(self.tokenizer)))
+        begin_ids = sorted(self.begin_ids)
         lora = dict(lora)
         lora.setdefault('task_type', 'CAUSAL_LM')
-        if new_ids:
-            names = dict(embed=language_model.get_input_embeddings(),
-                         head=language_model.get_output_embeddings())
-            paths = {id(m): n for n, m in language_model.named_modules()}
-            lora.setdefault('trainable_token_indices', {
-                paths[id(m)].split('.')[-1]: new_ids
-                for m in names.values()
-            })
+        paths = {id(m): n for n, m in language_model.named_modules()}
+        names = [
+            paths[id(m)].split('.')[-1]
+            for m in (language_model.get_input_embeddings(),
+                      language_model.get_output_embeddings())
+        ]
+        saved = set(lora.get('modules_to_save') or ())
+        lora.setdefault('trainable_token_indices',
+                        {name: begin_ids
+                         for name in names if name not in saved})
         return get_peft_model(language_model, LoraConfig(**lora))
 
     def _freeze(self) -> None:

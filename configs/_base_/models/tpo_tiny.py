@@ -11,7 +11,9 @@ model = dict(
         type='QFormerConnector', num_queries=16,
         qformer=dict(hidden_size=96, num_hidden_layers=2,
                      num_attention_heads=4, intermediate_size=192,
-                     cross_attention_frequency=1, vocab_size=8)),
+                     cross_attention_frequency=1, vocab_size=8,
+                     hidden_dropout_prob=0.0,
+                     attention_probs_dropout_prob=0.0)),
     llm=dict(
         type='HFCausalLM',
         config=dict(model_type='llama', vocab_size=512, hidden_size=128,
@@ -27,9 +29,13 @@ model = dict(
         region=dict(type='RegionHead', hidden_dims=128,
                     loss_bbox=dict(type='L1Loss', loss_weight=5.0),
                     loss_iou=dict(type='GIoULoss', loss_weight=2.0))),
+    # LoRA as in the paper (r16/a32 on every projection). The tiny LLM is
+    # random, so its LM head is trained too: a frozen random head cannot
+    # produce confident logits.
     lora=dict(r=16, lora_alpha=32, lora_dropout=0.0,
               target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj',
-                              'gate_proj', 'up_proj', 'down_proj']),
+                              'gate_proj', 'up_proj', 'down_proj'],
+              modules_to_save=['lm_head']),
     frozen_modules=(),
     loss_weights=dict(mllm=1.0, assign=1.0, region=1.0),
     max_new_tokens=16,

@@ -124,11 +124,6 @@ def article(word: str) -> str:
     return 'an' if word[0] in 'aeiou' else 'a'
 
 
-def number_word(count: int) -> str:
-    """``count`` (0-9) spelled out."""
-    return NUMBER_WORDS[count]
-
-
 def appears_later(obj: SceneObject, scene: Scene) -> bool:
     """Whether the object enters at least a second after the start."""
     return obj.appear >= scene.fps

@@ -68,14 +68,13 @@ class RenderedVideo:
 
 
 def _tight_boxes(masks: np.ndarray) -> np.ndarray:
-    rows, cols = masks.any(axis=3), masks.any(axis=2)
-    height, width = masks.shape[2:]
-    boxes = np.stack([
-        cols.argmax(-1),
-        rows.argmax(-1), width - cols[..., ::-1].argmax(-1),
-        height - rows[..., ::-1].argmax(-1)
-    ],
-                     axis=-1).astype(np.float64)
+    """xyxy boxes of ``(..., H, W)`` masks, NaN for empty masks."""
+    rows, cols = masks.any(axis=-1), masks.any(axis=-2)
+    height, width = masks.shape[-2:]
+    x1, y1 = cols.argmax(-1), rows.argmax(-1)
+    x2 = width - cols[..., ::-1].argmax(-1)
+    y2 = height - rows[..., ::-1].argmax(-1)
+    boxes = np.stack([x1, y1, x2, y2], axis=-1).astype(np.float64)
     boxes[~rows.any(-1)] = np.nan
     return boxes
 

@@ -1,0 +1,31 @@
+"""Fixtures shared by the test folders."""
+import copy
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+CONFIGS = Path(__file__).resolve().parents[1] / 'configs'
+
+
+@pytest.fixture(scope='session')
+def tiny_world(tmp_path_factory) -> str:
+    """A small synthetic world (a few seconds to generate)."""
+    from tpo.datasets.synthetic import generate_world
+    root = tmp_path_factory.mktemp('tiny_world')
+    generate_world(str(root), num_videos={'train': 6, 'val': 3}, seed=0)
+    return str(root)
+
+
+def tiny_model_cfg(**overrides) -> dict:
+    """The repo's tiny model config, made smaller still for unit tests."""
+    cfg = copy.deepcopy(
+        Config.fromfile(str(CONFIGS / '_base_/models/tpo_tiny.py')).model)
+    cfg.vision_encoder.update(depth=1, img_size=32, embed_dims=48)
+    cfg.connector.update(num_queries=4)
+    cfg.connector.qformer.update(hidden_size=32, num_hidden_layers=1,
+                                 intermediate_size=64)
+    cfg.llm.config.update(hidden_size=64, intermediate_size=128)
+    cfg.heads.region.hidden_dims = 32
+    cfg.update(overrides)
+    return cfg.to_dict()

@@ -151,3 +151,22 @@ def test_missing_key(metric, sample, key):
 def test_no_results(metric):
     with pytest.raises(ValueError, match='no results'):
         Evaluator(metric).evaluate(0)
+
+
+def test_task_filter_scores_only_its_samples():
+    """One evaluator over a mixed test set: each metric takes its task."""
+    region = dict(task='region', pred_bboxes=np.array([[0., 0, 10, 10]]),
+                  gt_bboxes=np.array([[0., 0, 10, 10]]), gt_task='<box_begin>',
+                  pred_task='<box_begin>')
+    mcq = dict(task='mcq', pred_text='B) blue', gt_answer='(B) blue',
+               task_type='color', gt_task='none', pred_task='none')
+    evaluator = Evaluator([
+        dict(type='tpo.ReferringBoxAccuracy', tasks=('region', )),
+        dict(type='tpo.MultipleChoiceAccuracy', tasks=('mcq', )),
+        dict(type='tpo.TaskAssignAccuracy')
+    ])
+    evaluator.process([region, mcq, dict(mcq, pred_text='A) red')])
+    metrics = evaluator.evaluate(3)
+    assert metrics['refcoco/Acc@0.5'] == 100.0
+    assert metrics['mvbench/Avg'] == 50.0
+    assert metrics['task_assign/Acc'] == 100.0

@@ -88,7 +88,7 @@ def test_task_embeddings_match_single_sample_forward(model):
         'can you locate the small red circle at the top?'
     model.eval()
     data = model.data_preprocessor(batch(samples), False)
-    visual = model.encode_video(data['inputs'])
+    visual = model.encode_video(data['inputs'], data['data_samples'])
     full = model._batch_embeddings(visual['visual_embeds'], samples)
     hidden = model.llm(inputs_embeds=full['inputs_embeds'],
                        attention_mask=full['attention_mask'],
@@ -109,7 +109,7 @@ def test_task_embeddings_match_single_sample_forward(model):
 
 def test_labels_mask_prompt_and_visual_tokens(model):
     data = model.data_preprocessor(batch([region_sample()]), False)
-    visual = model.encode_video(data['inputs'])
+    visual = model.encode_video(data['inputs'], data['data_samples'])
     full = model._batch_embeddings(visual['visual_embeds'],
                                    data['data_samples'])
     labels, ids = full['labels'][0], full['token_ids'][0]
@@ -193,7 +193,7 @@ def test_generation_routes_task_token_to_head(model):
     assert out.pred_bboxes.shape == (1, 4)
     # The box equals the head applied to the hidden state at the task token
     # of a teacher-forced forward of prompt + begin + task token.
-    visual = model.encode_video(data['inputs'])
+    visual = model.encode_video(data['inputs'], data['data_samples'])
     ids = model.prompt.encode_prompt(tok, sample.conversation) + [
         begin, model.task_token_ids['region']]
     embeds, _ = model._embed(ids, visual['visual_embeds'][0])
@@ -227,3 +227,17 @@ def test_unknown_head_task_is_an_error():
     bad['heads']['region']['task'] = 'regoin'
     with pytest.raises(KeyError, match="serves task 'regoin'"):
         MODELS.build(bad)
+
+
+def test_head_without_samples_keeps_its_params_in_the_graph(model):
+    """A batch with no sample of a head's task (DDP: every rank must produce
+    gradients for the same parameters)."""
+    data = model.data_preprocessor(batch([chat_sample(), chat_sample()]),
+                                   True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_mllm', 'loss_assign'}
+    sum(losses.values()).backward()
+    head_grad = model.heads.region.mlp[0].weight.grad
+    assert head_grad is not None and head_grad.abs().sum() == 0
+    assert model.task_tokens.tokens.region.grad is not None
+    model.zero_grad()

@@ -41,6 +41,10 @@ class TPOModel(BaseModel):
         loss_weights: weights of ``mllm``, ``assign`` and of each task; a
             task weighted 0 skips its head (stage 1).
         max_new_tokens: generation budget at inference.
+        connector_instruction: feed the first question to the connector
+            (VideoChat2's instruction-aware Q-Former).
+        connector_tokenizer: tokenizer of that instruction (e.g. BERT's for
+            VideoChat2); None reuses the LLM's.
     """
 
     def __init__(self,
@@ -55,11 +59,13 @@ class TPOModel(BaseModel):
                  frozen_modules: Sequence[str] = (),
                  loss_weights: Optional[Dict[str, float]] = None,
                  max_new_tokens: int = 32,
+                 connector_instruction: bool = False,
+                 connector_tokenizer: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
-            data_preprocessor=data_preprocessor or dict(
-                type='tpo.TPODataPreprocessor'),
+            data_preprocessor=MODELS.build(
+                data_preprocessor or dict(type='TPODataPreprocessor')),
             init_cfg=init_cfg)
         self.prompt = PromptTemplate(**(prompt_template or {}))
         self.tokenizer = TOKENIZERS.build(tokenizer)
@@ -112,8 +118,39 @@ class TPOModel(BaseModel):
         self.loss_weights = dict(mllm=1.0, assign=1.0)
         self.loss_weights.update(loss_weights or {})
         self.max_new_tokens = max_new_tokens
+        self.connector_instruction = connector_instruction
+        self.connector_tokenizer = TOKENIZERS.build(connector_tokenizer) \
+            if connector_tokenizer else self.tokenizer
         self.frozen_modules = tuple(frozen_modules)
         self._freeze()
+        self._register_load_state_dict_pre_hook(self._adapt_llm_keys)
+
+    # Parts of parameter names that peft inserts when it wraps the LLM.
+    _PEFT_NAME_PARTS = ('base_model.model.', '.token_adapter', '.base_layer',
+                        '.original_module',
+                        '.modules_to_save.default')
+
+    @classmethod
+    def _plain_name(cls, key: str) -> str:
+        for part in cls._PEFT_NAME_PARTS:
+            key = key.replace(part, '')
+        return key
+
+    def _adapt_llm_keys(self, state_dict: dict, prefix: str, *args) -> None:
+        """Let a checkpoint of the LLM without LoRA (a previous stage, or
+        released weights) load into the LoRA-wrapped LLM: each plain weight
+        goes to every parameter that peft derived from it."""
+        own = {}
+        for key in self.state_dict():
+            own.setdefault(self._plain_name(key), []).append(key)
+        for key in [k for k in state_dict if k.startswith(prefix + 'llm.')]:
+            name = key[len(prefix):]
+            targets = own.get(self._plain_name(name), [])
+            if name in targets or not targets:
+                continue
+            value = state_dict.pop(key)
+            for target in targets:
+                state_dict[prefix + target] = value
 
     # ------------------------------------------------------------ building
     def _add_lora(self, language_model: nn.Module, lora: dict) -> nn.Module:
@@ -151,13 +188,32 @@ class TPOModel(BaseModel):
         return self
 
     # ------------------------------------------------------------ encoding
-    def encode_video(self, frames: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def _connector_instruction(self, data_samples: List[TPODataSample],
+                               device: torch.device) -> dict:
+        """Token ids and mask of each sample's first question."""
+        if not self.connector_instruction:
+            return {}
+        texts = [
+            f"{s.get('instruction', '')} {s.conversation[0]['question']}"
+            .strip() for s in data_samples
+        ]
+        tokens = self.connector_tokenizer(
+            texts, padding=True, add_special_tokens=False,
+            return_tensors='pt').to(device)
+        return dict(instruction_ids=tokens['input_ids'],
+                    instruction_mask=tokens['attention_mask'])
+
+    def encode_video(self, frames: torch.Tensor,
+                     data_samples: List[TPODataSample]
+                     ) -> Dict[str, torch.Tensor]:
         """Visual tokens of the encoder and their LLM-space projections."""
         visual_tokens = self.vision_encoder(frames)
         return dict(
             frames=frames,
             visual_tokens=visual_tokens,
-            visual_embeds=self.connector(visual_tokens))
+            visual_embeds=self.connector(
+                visual_tokens,
+                **self._connector_instruction(data_samples, frames.device)))
 
     def _embed(self, ids: List[int],
                visual: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -231,7 +287,7 @@ class TPOModel(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            visual = self.encode_video(inputs)
+            visual = self.encode_video(inputs, data_samples)
             batch = self._batch_embeddings(visual['visual_embeds'],
                                            data_samples)
             return self.llm(
@@ -265,7 +321,7 @@ class TPOModel(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[TPODataSample]) -> Dict[str, torch.Tensor]:
-        visual = self.encode_video(inputs)
+        visual = self.encode_video(inputs, data_samples)
         batch = self._batch_embeddings(visual['visual_embeds'], data_samples)
         out = self.llm(
             inputs_embeds=batch['inputs_embeds'],
@@ -280,8 +336,9 @@ class TPOModel(BaseModel):
             indices, embeddings = self._task_embeddings(
                 hidden, batch['token_ids'], head.task)
             if not indices:
-                # Keep every trainable parameter in the graph (DDP).
-                losses[f'loss_{name}'] = sum(
+                # No sample of this task: keep the head and its task token
+                # in the graph with a zero term, so DDP sees their grads.
+                losses['loss_mllm'] = losses['loss_mllm'] + sum(
                     p.sum() * 0 for p in head.parameters()) + \
                     self.task_tokens[head.task].sum() * 0
                 continue
@@ -329,7 +386,7 @@ class TPOModel(BaseModel):
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[TPODataSample]) -> List[TPODataSample]:
-        visual = self.encode_video(inputs)
+        visual = self.encode_video(inputs, data_samples)
         heads_by_task = {head.task: head for head in self.heads.values()}
         for b, sample in enumerate(data_samples):
             ids = self.prompt.encode_prompt(self.tokenizer,

@@ -3,15 +3,19 @@
 model = dict(
     type='TPOModel',
     data_preprocessor=dict(type='TPODataPreprocessor'),
+    # Separable space-time positions: the tiny encoder learns from scratch.
     vision_encoder=dict(
         type='VideoViT', img_size=64, patch_size=8,
-        num_frames=4, tubelet_size=1, embed_dims=96, depth=3,
-        num_heads=4, out_layer=-1),
+        num_frames=4, tubelet_size=1, embed_dims=96, depth=2,
+        num_heads=4, out_layer=-1, position_table='3d'),
+    # VideoChat2's instruction-aware Q-Former: the question (tokenized by the
+    # LLM's tokenizer here, BERT's in VideoChat2) steers the queries.
+    connector_instruction=True,
     connector=dict(
         type='QFormerConnector', num_queries=16,
-        qformer=dict(hidden_size=96, num_hidden_layers=2,
+        qformer=dict(hidden_size=96, num_hidden_layers=1,
                      num_attention_heads=4, intermediate_size=192,
-                     cross_attention_frequency=1, vocab_size=8,
+                     cross_attention_frequency=1, vocab_size=512,
                      hidden_dropout_prob=0.0,
                      attention_probs_dropout_prob=0.0)),
     llm=dict(

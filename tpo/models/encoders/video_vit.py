@@ -19,6 +19,24 @@ def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
     return table.float()
 
 
+def sinusoid_position_table_3d(grid: tuple, dim: int) -> torch.Tensor:
+    """A separable (time, height, width) sine-cosine table: a third of the
+    channels each (MAE-style), so positions are linear in the features."""
+    t, h, w = grid
+    dims = [dim // 3 // 2 * 2] * 2
+    dims = [dim - sum(dims)] + dims
+    axes = [
+        sinusoid_position_table(n, d)
+        for n, d in zip(grid, dims)
+    ]
+    table = torch.cat([
+        axes[0][:, None, None].expand(t, h, w, -1),
+        axes[1][None, :, None].expand(t, h, w, -1),
+        axes[2][None, None, :].expand(t, h, w, -1)
+    ], -1)
+    return table.reshape(t * h * w, dim)
+
+
 class TubeletEmbed(nn.Module):
     """Splits a clip into ``tubelet x patch x patch`` cubes and embeds them."""
 
@@ -95,6 +113,9 @@ class VideoViT(BaseModule):
         embed_dims, depth, num_heads, mlp_ratio: transformer geometry.
         out_layer: index of the block whose output is returned (``-2``: the
             second-to-last block, as VideoChat2 does with UMT).
+        position_table: ``'1d'``, the sine-cosine table over the flattened
+            tokens of UMT, or ``'3d'``, separable time/height/width tables
+            (easier to learn from scratch).
         final_norm: apply a LayerNorm to the returned features.
         pretrained: local checkpoint path loaded by ``init_weights``.
     """
@@ -112,6 +133,7 @@ class VideoViT(BaseModule):
                  qkv_bias: bool = True,
                  out_layer: int = -2,
                  final_norm: bool = True,
+                 position_table: str = '1d',
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if pretrained is not None:
@@ -120,12 +142,17 @@ class VideoViT(BaseModule):
         self.embed_dims = embed_dims
         self.patch_embed = TubeletEmbed(in_channels, embed_dims, patch_size,
                                         tubelet_size)
-        num_patches = (img_size // patch_size)**2 * (num_frames //
-                                                     tubelet_size)
-        self.register_buffer(
-            'pos_embed',
-            sinusoid_position_table(num_patches, embed_dims)[None],
-            persistent=False)
+        grid = (num_frames // tubelet_size, img_size // patch_size,
+                img_size // patch_size)
+        if position_table == '1d':
+            table = sinusoid_position_table(grid[0] * grid[1] * grid[2],
+                                            embed_dims)
+        elif position_table == '3d':
+            table = sinusoid_position_table_3d(grid, embed_dims)
+        else:
+            raise ValueError(f"position_table must be '1d' or '3d', got "
+                             f'{position_table!r}')
+        self.register_buffer('pos_embed', table[None], persistent=False)
         self.blocks = nn.ModuleList(
             Block(embed_dims, num_heads, mlp_ratio, qkv_bias)
             for _ in range(depth))

@@ -31,9 +31,11 @@ def PretrainedTokenizer(path: str, **kwargs) -> PreTrainedTokenizerBase:
 
 
 def word_level_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
-    """A whitespace/punctuation word tokenizer; digits are single tokens."""
+    """A whitespace/punctuation word tokenizer; digits, single letters and
+    punctuation marks are always in the vocabulary."""
     vocab: List[str] = list(SPECIAL_TOKENS.values())
-    for word in sorted(set(words) | set(PUNCTUATION) | set('0123456789')):
+    singles = set(PUNCTUATION) | set('0123456789abcdefghijklmnopqrstuvwxyz')
+    for word in sorted(set(words) | singles):
         if word not in vocab:
             vocab.append(word)
     backend = Tokenizer(

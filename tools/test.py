@@ -1,9 +1,7 @@
 """Evaluate a TPO checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from tpo.utils.cli import add_common_args, load_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -12,44 +10,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         'checkpoint',
         help='checkpoint file, or a work dir (its last checkpoint is used)')
-    parser.add_argument('--work-dir', help='where logs and results go')
     parser.add_argument(
         '--out',
         help='dump the predictions of every test sample to this .pkl/.json')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     from tpo.engine import build_runner, resolve_checkpoint
-    cfg.load_from = resolve_checkpoint(args.checkpoint)
+    cfg.load_from = resolve_checkpoint(args.checkpoint, key='checkpoint')
+    cfg.default_hooks.logger.interval = 10**9  # the progress bar reports
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='ProgressBarHook')
+    ]
     if args.out is not None:
-        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
-            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
-        cfg.test_evaluator.append(
-            dict(type='DumpPredictions', out_file=args.out))
-    runner = build_runner(cfg)
-    return runner.test()
+        evaluator = cfg.test_evaluator
+        cfg.test_evaluator = (list(evaluator) if isinstance(
+            evaluator, (list, tuple)) else [evaluator]) + [
+                dict(type='DumpPredictions', out_file=args.out)
+            ]
+    return build_runner(cfg).test()
 
 
 if __name__ == '__main__':

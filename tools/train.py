@@ -1,15 +1,14 @@
 """Train a TPO model: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from tpo.utils.cli import add_common_args, load_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a TPO model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -19,34 +18,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         'or "auto"), or from the checkpoint PATH given')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. model.lora.r=8 '
-        'train_dataloader.batch_size=4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parser.parse_args(argv)
 
 
 def build_config(args: argparse.Namespace) -> Config:
     """Merge the command-line flags into the config."""
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -58,11 +36,9 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    cfg = build_config(args)
+    cfg = build_config(parse_args(argv))
     from tpo.engine import build_runner
-    runner = build_runner(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

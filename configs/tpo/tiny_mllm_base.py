@@ -17,7 +17,7 @@ train_dataloader = dict(
     ]))
 
 # Schedule of this stage (derived fields reassigned explicitly).
-max_iters = 700
+max_iters = 600
 warmup_iters = int(0.2 * max_iters)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [

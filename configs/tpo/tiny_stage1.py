@@ -16,7 +16,7 @@ train_dataloader = dict(
     ]))
 
 # Schedule of this stage (derived fields reassigned explicitly).
-max_iters = 300
+max_iters = 200
 warmup_iters = int(0.2 * max_iters)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [

@@ -149,7 +149,7 @@ def test_training_decreases_every_loss():
     first = None
     for _ in range(40):
         losses = model(**data, mode='loss')
-        first = first or {k: float(v) for k, v in losses.items()}
+        first = first or {k: v.item() for k, v in losses.items()}
         optim.zero_grad()
         sum(losses.values()).backward()
         optim.step()

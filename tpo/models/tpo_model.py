@@ -360,7 +360,7 @@ class TPOModel(BaseModel):
         per task, the hidden states at the task tokens that were fed."""
         embed_layer = self.llm.get_input_embeddings()
         out = self.llm(inputs_embeds=embeds[None], use_cache=True)
-        cache, logits = out.past_key_values, out.logits[0, -1]
+        cache, logits = out.cache, out.logits[0, -1]
         generated, states = [], {}
         for _ in range(self.max_new_tokens):
             token = int(logits.argmax())
@@ -375,10 +375,10 @@ class TPOModel(BaseModel):
                     [step, self.task_tokens[task][None].to(step)])
             out = self.llm(
                 inputs_embeds=step[None],
-                past_key_values=cache,
+                cache=cache,
                 use_cache=True,
                 output_hidden_states=task is not None)
-            cache, logits = out.past_key_values, out.logits[0, -1]
+            cache, logits = out.cache, out.logits[0, -1]
             if task is not None:
                 states.setdefault(task, []).append(out.hidden_states[-1][0,
                                                                          -1])

@@ -1,6 +1,6 @@
 """Video mask (J, F, J&F) and single-object tracking (LaSOT, GOT-10k)
 metrics."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -24,28 +24,15 @@ class ReferringVOSMetric(TaskMetric):
     Args:
         bound_th (float): Boundary tolerance of F (fraction of the image
             diagonal, or pixels when >= 1). Defaults to 0.008.
-        tasks (Sequence[str], optional): score only samples of these tasks;
-            None scores all.
-        collect_device (str): Device to collect results on. Defaults to
-            ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            ``'rvos'``.
-        collect_dir (str, optional): Shared folder for collecting results
-            on CPU across ranks. Defaults to None (a temporary folder).
+        **kwargs: ``tasks``, ``collect_device``, ``prefix``,
+            ``collect_dir`` of :class:`TaskMetric`.
     """
     default_prefix = 'rvos'
 
     def __init__(self,
                  bound_th: float = 0.008,
-                 tasks: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            tasks=tasks,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.bound_th = bound_th
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -97,28 +84,15 @@ class TrackingMetric(TaskMetric):
 
     Args:
         protocol (str): ``'lasot'`` or ``'got10k'``. Defaults to ``'lasot'``.
-        tasks (Sequence[str], optional): score only samples of these tasks;
-            None scores all.
-        collect_device (str): Device to collect results on. Defaults to
-            ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            ``'tracking'``.
-        collect_dir (str, optional): Shared folder for collecting results
-            on CPU across ranks. Defaults to None (a temporary folder).
+        **kwargs: ``tasks``, ``collect_device``, ``prefix``,
+            ``collect_dir`` of :class:`TaskMetric`.
     """
     default_prefix = 'tracking'
 
     def __init__(self,
                  protocol: str = 'lasot',
-                 tasks: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            tasks=tasks,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         if protocol not in ('lasot', 'got10k'):
             raise ValueError(f"protocol must be 'lasot' or 'got10k', got "
                              f'{protocol!r}.')

@@ -1,5 +1,5 @@
 """Acc@IoU of the top-1 predicted box (RefCOCO, RefCOCO+, RefCOCOg)."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 from tpo.registry import METRICS
 from ..functional import referring_accuracy
@@ -22,28 +22,15 @@ class ReferringBoxAccuracy(TaskMetric):
 
     Args:
         iou_thr (float): IoU threshold of a hit. Defaults to 0.5.
-        tasks (Sequence[str], optional): score only samples of these tasks
-            (e.g. ``('region',)``); None scores all.
-        collect_device (str): Device to collect results on. Defaults to
-            ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            ``'refcoco'``.
-        collect_dir (str, optional): Shared folder for collecting results
-            on CPU across ranks. Defaults to None (a temporary folder).
+        **kwargs: ``tasks``, ``collect_device``, ``prefix``,
+            ``collect_dir`` of :class:`TaskMetric`.
     """
     default_prefix = 'refcoco'
 
     def __init__(self,
                  iou_thr: float = 0.5,
-                 tasks: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            tasks=tasks,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.iou_thr = iou_thr
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:

@@ -1,6 +1,6 @@
 """Temporal grounding metrics: QVHighlights moment retrieval / highlight
 detection and Charades-STA recall."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -38,14 +38,8 @@ class MomentRetrievalMetric(TaskMetric):
     decimals.
 
     Args:
-        tasks (Sequence[str], optional): score only samples of these tasks;
-            None scores all.
-        collect_device (str): Device to collect results on. Defaults to
-            ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            ``'qvhighlights'``.
-        collect_dir (str, optional): Shared folder for collecting results
-            on CPU across ranks. Defaults to None (a temporary folder).
+        **kwargs: ``tasks``, ``collect_device``, ``prefix``,
+            ``collect_dir`` of :class:`TaskMetric`.
     """
     default_prefix = 'qvhighlights'
 
@@ -98,29 +92,16 @@ class TemporalGroundingRecall(TaskMetric):
         ks (Sequence[int]): Ranks of the recall. Defaults to ``(1, 5)``.
         thresholds (Sequence[float]): IoU thresholds. Defaults to
             ``(0.3, 0.5, 0.7)``.
-        tasks (Sequence[str], optional): score only samples of these tasks;
-            None scores all.
-        collect_device (str): Device to collect results on. Defaults to
-            ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names. Defaults to
-            ``'charades'``.
-        collect_dir (str, optional): Shared folder for collecting results
-            on CPU across ranks. Defaults to None (a temporary folder).
+        **kwargs: ``tasks``, ``collect_device``, ``prefix``,
+            ``collect_dir`` of :class:`TaskMetric`.
     """
     default_prefix = 'charades'
 
     def __init__(self,
                  ks: Sequence[int] = (1, 5),
                  thresholds: Sequence[float] = (0.3, 0.5, 0.7),
-                 tasks: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
-        super().__init__(
-            tasks=tasks,
-            collect_device=collect_device,
-            prefix=prefix,
-            collect_dir=collect_dir)
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
         self.ks = tuple(ks)
         self.thresholds = tuple(thresholds)
 

@@ -153,7 +153,7 @@ def test_training_decreases_every_loss():
         optim.zero_grad()
         sum(losses.values()).backward()
         optim.step()
-    last = {k: float(v) for k, v in model(**data, mode='loss').items()}
+    last = {k: v.item() for k, v in model(**data, mode='loss').items()}
     for key in first:
         assert last[key] < 0.5 * first[key], (key, first[key], last[key])
 

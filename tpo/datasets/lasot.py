@@ -1,0 +1,164 @@
+"""LaSOT single-object tracking sequences."""
+import os.path as osp
+import re
+from typing import List, Tuple
+
+import numpy as np
+
+from tpo.registry import DATASETS
+from .annotation import AnnotationError, require_path
+from .base import TPOBaseDataset
+
+Rows = List[Tuple[int, List[str]]]  # (line number, values)
+BOX_FIELDS = ('x', 'y', 'w', 'h')
+
+
+def _read_rows(path: str) -> Rows:
+    """The comma- or space-separated values of every line of ``path``;
+    only trailing lines may be blank."""
+    with open(require_path(path, 'LaSOT annotation')) as f:
+        lines = f.read().splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return [(n, [v for v in re.split(r'[,\s]+', line.strip()) if v])
+            for n, line in enumerate(lines, 1)]
+
+
+def read_boxes(path: str) -> np.ndarray:
+    """The ``(T, 4)`` float32 ``x, y, w, h`` rows of a ground-truth file."""
+    rows = _read_rows(path)
+    if not rows:
+        raise AnnotationError(f'{path}: no box rows.')
+    boxes = np.zeros((len(rows), 4), dtype=np.float32)
+    for i, (line_no, values) in enumerate(rows):
+        if len(values) != 4:
+            raise AnnotationError(
+                f'{path} line {line_no}: field {",".join(BOX_FIELDS)!r} '
+                f'must be 4 numbers, got {len(values)} ({values[:8]}).')
+        for j, (field, value) in enumerate(zip(BOX_FIELDS, values)):
+            try:
+                boxes[i, j] = float(value)
+            except ValueError:
+                boxes[i, j] = np.nan
+            if not np.isfinite(boxes[i, j]) or (j >= 2 and boxes[i, j] < 0):
+                raise AnnotationError(
+                    f'{path} line {line_no}: field {field!r} must be a '
+                    f'finite number{" >= 0" if j >= 2 else ""}, got '
+                    f'{value!r}.')
+    return boxes
+
+
+def read_flags(path: str, field: str, num_frames: int) -> np.ndarray:
+    """The ``(T,)`` uint8 0/1 flags of a file holding one per frame (one a
+    line, or comma-separated on one line)."""
+    flags, line_no = [], 0
+    for line_no, values in _read_rows(path):
+        for value in values:
+            if value not in ('0', '1'):
+                raise AnnotationError(
+                    f'{path} line {line_no}: field {field!r} must be 0 or 1, '
+                    f'got {value!r}.')
+            flags.append(int(value))
+            if len(flags) > num_frames:
+                raise AnnotationError(
+                    f'{path} line {line_no}: field {field!r} has more than '
+                    f'the {num_frames} frames of the ground truth.')
+    if len(flags) < num_frames:
+        raise AnnotationError(
+            f'{path} line {line_no + 1}: field {field!r} has {len(flags)} '
+            f'frames, the ground truth has {num_frames}.')
+    return np.asarray(flags, dtype=np.uint8)
+
+
+@DATASETS.register_module()
+class LaSOTDataset(TPOBaseDataset):
+    """LaSOT sequences listed in a split file (one name a line).
+
+    ``layout='lasot'`` reads the released folders
+    ``{data_root}/{category}/{seq}/``: ``groundtruth.txt``,
+    ``full_occlusion.txt``, ``out_of_view.txt`` and ``nlp.txt``.
+    ``layout='annos'`` reads the evaluation toolkit's ``annos/{seq}.txt``,
+    ``annos/absent/{seq}.txt`` and ``annos/nlp/{seq}.txt``. Frames are
+    ``{data_prefix.video}/{category}/{seq}/img/00000001.jpg...``.
+
+    Items: ``video_path`` and ``frame_dir`` (the absolute frame folder),
+    ``task='track'``, ``source``, ``sequence``, ``category``,
+    ``num_frames``, ``gt_track_bboxes`` ``(T, 4)`` float32 ``x, y, w, h`` as
+    in the file, ``gt_bboxes_xyxy`` ``(T, 4)`` float32 0-based xyxy pixels,
+    ``absent`` ``(T,)`` uint8 (full occlusion or out of view; the box of an
+    absent frame is not meaningful) and ``expression``.
+
+    Args:
+        ann_file (str): The split list, e.g. ``'testing_set.txt'``.
+        layout (str): ``'lasot'`` or ``'annos'``. Defaults to ``'lasot'``.
+        one_based (bool): Whether the boxes are 1-based as in LaSOT's MATLAB
+            toolkit; ``gt_bboxes_xyxy`` is then ``(x - 1, y - 1, x - 1 + w,
+            y - 1 + h)``, else ``(x, y, x + w, y + h)``. Defaults to True.
+        **kwargs: See :class:`~tpo.datasets.base.TPOBaseDataset`.
+    """
+
+    TASK = 'track'
+    METAINFO = dict(dataset_name='lasot')
+    LAYOUTS = ('lasot', 'annos')
+
+    def __init__(self,
+                 ann_file: str = 'testing_set.txt',
+                 layout: str = 'lasot',
+                 one_based: bool = True,
+                 **kwargs) -> None:
+        if layout not in self.LAYOUTS:
+            raise ValueError(
+                f'layout must be one of {self.LAYOUTS}, got {layout!r}.')
+        self.layout = layout
+        self.one_based = one_based
+        super().__init__(ann_file=ann_file, **kwargs)
+
+    def _ann_paths(self, category: str, seq: str) -> Tuple[str, ...]:
+        """The box, flag and language files of a sequence."""
+        root = self.data_root or osp.dirname(self.ann_file)
+        if self.layout == 'annos':
+            annos = osp.join(root, 'annos')
+            return (osp.join(annos, f'{seq}.txt'),
+                    osp.join(annos, 'absent', f'{seq}.txt'),
+                    osp.join(annos, 'nlp', f'{seq}.txt'))
+        folder = osp.join(root, category, seq)
+        return tuple(
+            osp.join(folder, name)
+            for name in ('groundtruth.txt', 'full_occlusion.txt',
+                         'out_of_view.txt', 'nlp.txt'))
+
+    def parse_data_list(self) -> List[dict]:
+        """One item per sequence of the split list."""
+        with open(self.ann_file) as f:
+            names = [line.strip() for line in f if line.strip()]
+        if not names:
+            raise AnnotationError(f'{self.ann_file}: no sequence names.')
+        return [self._parse_sequence(name) for name in names]
+
+    def _parse_sequence(self, seq: str) -> dict:
+        category = seq.rsplit('-', 1)[0]
+        box_file, *flag_files, nlp_file = self._ann_paths(category, seq)
+        boxes = read_boxes(box_file)
+        fields = ('absent', ) if self.layout == 'annos' else (
+            'full_occlusion', 'out_of_view')
+        absent = np.zeros(len(boxes), dtype=np.uint8)
+        for path, field in zip(flag_files, fields):
+            absent |= read_flags(path, field, len(boxes))
+        with open(require_path(nlp_file, 'LaSOT nlp file')) as f:
+            expression = f.read().strip()
+        if not expression:
+            raise AnnotationError(
+                f"{nlp_file} line 1: field 'expression' is empty.")
+        offset = 1 if self.one_based else 0
+        x1y1 = boxes[:, :2] - offset
+        frame_dir = self.video_path(osp.join(category, seq, 'img'))
+        return dict(
+            video_path=frame_dir,
+            frame_dir=frame_dir,
+            sequence=seq,
+            category=category,
+            num_frames=len(boxes),
+            gt_track_bboxes=boxes,
+            gt_bboxes_xyxy=np.concatenate([x1y1, x1y1 + boxes[:, 2:]], 1),
+            absent=absent,
+            expression=expression)

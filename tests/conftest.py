@@ -26,6 +26,10 @@ def tiny_model_cfg(**overrides) -> dict:
     cfg.connector.qformer.update(hidden_size=32, num_hidden_layers=1,
                                  intermediate_size=64)
     cfg.llm.config.update(hidden_size=64, intermediate_size=128)
-    cfg.heads.region.hidden_dims = 32
+    # Both loss paths of the region head (the repo config uses MSE only).
+    cfg.heads.region.update(
+        hidden_dims=32,
+        loss_bbox=dict(type='L1Loss', loss_weight=5.0),
+        loss_iou=dict(type='GIoULoss', loss_weight=2.0))
     cfg.update(overrides)
     return cfg.to_dict()

@@ -23,12 +23,13 @@ def test_config_dump_roundtrip(path, tmp_path):
 
 
 def test_swap_head_in_one_line(tmp_path):
-    """An ablation config that changes the region loss in one line."""
+    """An ablation config that changes the region loss in one line (the
+    official code's L1 instead of the paper's MSE)."""
     child = tmp_path / 'ablation.py'
     child.write_text(
         f"_base_ = ['{CONFIG_ROOT / 'tpo' / 'tiny_stage3.py'}']\n"
-        "model = dict(heads=dict(region=dict(loss_bbox=dict(type='MSELoss'))))\n")
+        "model = dict(heads=dict(region=dict(loss_bbox=dict(type='L1Loss'))))\n")
     cfg = Config.fromfile(str(child))
-    assert cfg.model.heads.region.loss_bbox == dict(type='MSELoss',
+    assert cfg.model.heads.region.loss_bbox == dict(type='L1Loss',
                                                      loss_weight=5.0)
     assert cfg.model.heads.region.type == 'RegionHead'

@@ -1,14 +1,17 @@
 # The base MLLM of the synthetic world. The paper starts TPO from a trained
 # VideoChat2; no weights can be downloaded for the tiny model, so this config
 # trains its stand-in on the world's conversation and multiple-choice data:
-# encoder, connector and the LLM (through LoRA) learn to chat about videos.
+# the connector and the LLM (through LoRA) learn to chat about videos. The
+# tiny ViT stays frozen at its random initialisation in every stage: random
+# patch features are usable at once, while training it from scratch at the
+# rate of the rest made it drift faster than the rest could follow.
 _base_ = [
     '../_base_/models/tpo_tiny.py', '../_base_/datasets/synthetic_world.py',
     '../_base_/schedules/tiny_iters.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(
-    frozen_modules=('task_tokens', 'heads'),
+    frozen_modules=('vision_encoder', 'task_tokens', 'heads'),
     loss_weights=dict(region=0.0))
 
 train_dataloader = dict(

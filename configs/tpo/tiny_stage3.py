@@ -1,11 +1,12 @@
-# TPO stage 3, multi-task training (Sec. 3.2): everything is trained jointly
-# (vision encoder, connector, task tokens, heads, LoRA) on task data mixed
-# with conversations, so head gradients shape the MLLM.
+# TPO stage 3, multi-task training (Sec. 3.2): the connector, task tokens,
+# heads and LoRA are trained jointly on task data mixed with conversations,
+# so head gradients shape the MLLM (the tiny ViT stays frozen, see
+# tiny_mllm_base.py).
 _base_ = ['./tiny_stage2.py']
 
 load_from = 'work_dirs/tiny_stage2'
 
-model = dict(frozen_modules=())
+model = dict(frozen_modules=('vision_encoder', ))
 
 train_dataloader = dict(
     dataset=dict(datasets=[

@@ -29,10 +29,11 @@ model = dict(
     prompt_template=dict(
         system='{instruction} ', user='[INST] {video} {question} [/INST]',
         assistant=' {answer}</s>', video_token='<video>'),
+    # The paper's region head: a 2-layer MLP trained with MSE (appendix).
     heads=dict(
         region=dict(type='RegionHead', hidden_dims=128,
-                    loss_bbox=dict(type='L1Loss', loss_weight=5.0),
-                    loss_iou=dict(type='GIoULoss', loss_weight=2.0))),
+                    loss_bbox=dict(type='MSELoss', loss_weight=5.0),
+                    loss_iou=None)),
     # LoRA as in the paper (r16/a32 on every projection). The tiny LLM is
     # random, so its LM head is trained too: a frozen random head cannot
     # produce confident logits.

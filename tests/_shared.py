@@ -7,13 +7,22 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / 'shared'
 
 
-def load_conformance(name: str) -> dict:
-    """Load ``shared/conformance/<name>``; skip the test only when the whole
-    ``shared`` folder is absent (a missing file inside it is a failure)."""
+def shared_path(relative: str) -> Path:
+    """``shared/<relative>``. The read-only ``shared`` folder beside the
+    repository root holds the real annotation files and the conformance
+    fixtures, which licenses forbid copying into the repo; CI lays it out.
+    A test that needs it is skipped only when the whole folder is absent (a
+    plain source checkout); a missing file inside it is a failure."""
     if not SHARED.is_dir():
         pytest.skip(
-            f'{SHARED} is absent: the conformance fixtures live in the '
-            '`shared` folder beside the repository root.',
+            f'{SHARED} is absent: the real annotation files and conformance '
+            'fixtures live in the `shared` folder beside the repository root '
+            '(present in CI), never in the repo.',
             allow_module_level=True)
-    with open(SHARED / 'conformance' / name) as f:
+    return SHARED / relative
+
+
+def load_conformance(name: str) -> dict:
+    """Load ``shared/conformance/<name>`` (see :func:`shared_path`)."""
+    with open(shared_path(f'conformance/{name}')) as f:
         return json.load(f)

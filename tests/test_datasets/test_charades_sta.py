@@ -1,21 +1,19 @@
 import csv
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tpo.datasets import AnnotationError, CharadesSTADataset
+from tests._shared import SHARED, shared_path
 from tpo.registry import DATASETS
 
-SHARED = Path(__file__).resolve().parents[3] / 'shared'
 CHARADES = SHARED / 'data/annotations/charades_sta'
 
 
+
 def require_shared():
-    if not SHARED.is_dir():
-        pytest.skip(f'{SHARED} is absent (real annotation files).')
-    return str(CHARADES)
+    return str(shared_path('data/annotations/charades_sta'))
 
 
 @pytest.fixture(scope='module')

@@ -1,14 +1,13 @@
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tpo.datasets import AnnotationError, LaSOTDataset
 from tpo.datasets.synthetic import generate_world
+from tests._shared import SHARED, shared_path
 from tpo.registry import DATASETS
 
-SHARED = Path(__file__).resolve().parents[3] / 'shared'
 LASOT = SHARED / 'data/annotations/lasot'
 FRAME_COUNTS = {
     'airplane-1': 2788, 'bicycle-9': 3001, 'bottle-1': 3089, 'cat-18': 1596,
@@ -25,8 +24,7 @@ ABSENT_COUNTS = {
 
 @pytest.fixture(scope='module')
 def real():
-    if not SHARED.is_dir():
-        pytest.skip(f'{SHARED} is absent (real LaSOT annotation files).')
+    shared_path('data/annotations/lasot')
     dataset = LaSOTDataset(
         ann_file='selected_sequences.txt',
         data_root=str(LASOT),

@@ -12,21 +12,19 @@ from tpo.datasets import (AnnotationError, MeViSDataset, MVBenchDataset,
                           QVHighlightsDataset, RefCOCODataset,
                           VideoChat2ITDataset, decode_masks)
 from tpo.datasets.synthetic import generate_world
+from tests._shared import shared_path
 from tpo.registry import DATASETS
 
-SHARED = Path(__file__).resolve().parents[3] / 'shared'
-QVH_VAL = SHARED / 'data/annotations/qvhighlights/highlight_val_release.jsonl'
-MVBENCH_FIXTURE = SHARED / 'conformance/mvbench_mcq_acc.json'
+QVH_VAL = 'data/annotations/qvhighlights/highlight_val_release.jsonl'
+MVBENCH_FIXTURE = 'conformance/mvbench_mcq_acc.json'
 TASKS = dict(
     region=dict(begin='<box_begin>', token='<boxes>'),
     temporal=dict(begin='<time_begin>', token='<temp>'),
     mask=dict(begin='<track_begin>', token='<tracking>'))
 
 
-def require_shared(path):
-    if not SHARED.is_dir():
-        pytest.skip(f'{SHARED} is absent (real annotation files).')
-    return str(path)
+def require_shared(relative):
+    return str(shared_path(relative))
 
 
 @pytest.fixture(scope='module')

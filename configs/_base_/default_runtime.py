@@ -9,6 +9,8 @@ default_hooks = dict(
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# A .safetensors copy of the weights next to every checkpoint (same stem).
+custom_hooks = [dict(type='SafetensorsCheckpointHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,5 +1,4 @@
 """The tiny model trained by mmengine's Runner through the real configs."""
-import copy
 import json
 import os.path as osp
 
@@ -50,6 +49,8 @@ def stage3_cfg(world: str, work_dir: str) -> Config:
         cfg[loader].update(batch_size=2, num_workers=0,
                            persistent_workers=False)
         for source in cfg[loader].dataset.datasets:
+            if source.type == 'RepeatDataset':
+                source = source.dataset
             source.data_root = world
             source.world = dict(num_videos=dict(train=6, val=3), seed=0)
             source.dataset.data_root = world

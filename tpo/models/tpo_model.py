@@ -1,17 +1,23 @@
 """MLLM-TPO: a video MLLM plus task tokens and task heads (Fig. 3, Eq. 1)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+import contextlib
+import logging
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import nn
 
 from tpo.registry import MODELS, TOKENIZERS
-from tpo.structures import TPO_TASKS, TPODataSample
+from tpo.structures import (BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER, TPO_TASKS,
+                            TPODataSample)
 from .llms.prompt_template import IGNORE_INDEX, PromptTemplate
 from .task_tokens import TaskTokens
 
 NO_TASK = 'none'
+# Parameters that peft adds to a plain LLM (fresh when a checkpoint has none).
+ADAPTER_KEYS = ('lora_', 'trainable_tokens_delta')
 
 
 @MODELS.register_module()
@@ -45,6 +51,24 @@ class TPOModel(BaseModel):
             (VideoChat2's instruction-aware Q-Former).
         connector_tokenizer: tokenizer of that instruction (e.g. BERT's for
             VideoChat2); None reuses the LLM's.
+        box_prompt_encoder: config of a :class:`BoxPromptEncoder`; enables
+            ``<track_box>`` placeholders whose embeddings encode the
+            sample's ``prompt_bboxes`` (tracking prompts).
+        padding_side: where a batch is padded, ``'right'`` or ``'left'``
+            (positions are counted over real tokens either way); generation
+            always pads on the left.
+        amp_dtype: e.g. ``'bfloat16'``: run forward passes under
+            ``torch.autocast`` (CPU or GPU); losses stay in float32.
+        gradient_checkpointing: recompute the LLM's (and, if supported, the
+            vision encoder's) activations in the backward pass.
+        strict_load: loading a checkpoint fails, listing the keys, when it
+            has unexpected keys, keys of the wrong shape, or lacks keys that
+            neither a ``pretrained`` source nor fresh LoRA adapters provide;
+            with False those keys are skipped and logged.
+
+    Checkpoints (``state_dict``) hold every tensor except the frozen weights
+    of components built from a ``pretrained`` source (e.g. a 7B LLM's base
+    weights), unless they were loaded from a checkpoint themselves.
     """
 
     def __init__(self,
@@ -61,6 +85,11 @@ class TPOModel(BaseModel):
                  max_new_tokens: int = 32,
                  connector_instruction: bool = False,
                  connector_tokenizer: Optional[dict] = None,
+                 box_prompt_encoder: Optional[dict] = None,
+                 padding_side: str = 'right',
+                 amp_dtype: Optional[str] = None,
+                 gradient_checkpointing: bool = False,
+                 strict_load: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -73,11 +102,15 @@ class TPOModel(BaseModel):
             task: dict(spec)
             for task, spec in (tasks or TPO_TASKS).items()
         }
-        special = [self.prompt.video_token]
-        for spec in self.tasks.values():
-            special += [spec['begin'], spec['token']]
-        self.tokenizer.add_special_tokens(
-            {'additional_special_tokens': special})
+        if padding_side not in ('left', 'right'):
+            raise ValueError(
+                f"padding_side must be 'left' or 'right', got {padding_side!r}")
+        self.padding_side = padding_side
+        num_known = len(self.tokenizer)
+        self.tokenizer.add_special_tokens({
+            'additional_special_tokens':
+            self._special_tokens(box_prompt_encoder is not None)
+        })
         self.video_id = self.tokenizer.convert_tokens_to_ids(
             self.prompt.video_token)
         self.begin_ids = {
@@ -89,11 +122,19 @@ class TPOModel(BaseModel):
             for task, spec in self.tasks.items()
         }
 
+        # Components loaded from a `pretrained` source: their frozen weights
+        # are not written into checkpoints (see `state_dict`).
+        self._pretrained_modules = tuple(
+            name for name, cfg in (('vision_encoder', vision_encoder),
+                                   ('connector', connector), ('llm', llm))
+            if cfg.get('pretrained'))
+        self._carried_keys: Set[str] = set()
+        self.strict_load = strict_load
+        self.amp_dtype = getattr(torch, amp_dtype) if amp_dtype else None
+
         self.vision_encoder = MODELS.build(vision_encoder)
         language_model = MODELS.build(llm)
-        num_old = language_model.get_input_embeddings().weight.shape[0]
-        language_model.resize_token_embeddings(
-            len(self.tokenizer), mean_resizing=True)
+        self._fit_vocabulary(language_model, num_known)
         llm_dims = language_model.config.hidden_size
         connector = dict(connector)
         connector.setdefault('vision_dims', self.vision_encoder.embed_dims)
@@ -101,7 +142,18 @@ class TPOModel(BaseModel):
         self.connector = MODELS.build(connector)
         self.task_tokens = TaskTokens(self.tasks, llm_dims)
         self.task_tokens.init_from_embeddings(
-            language_model.get_input_embeddings().weight[:num_old])
+            language_model.get_input_embeddings().weight[:num_known])
+        self.box_prompt_id = None
+        if box_prompt_encoder is not None:
+            self.box_prompt_encoder = MODELS.build(
+                dict(out_dims=llm_dims, **box_prompt_encoder))
+            self.box_prompt_id = self.tokenizer.convert_tokens_to_ids(
+                BOX_PROMPT_TOKEN)
+        if gradient_checkpointing:
+            language_model.activation_checkpointing_enable(
+                activation_checkpointing_kwargs=dict(use_reentrant=False))
+            if hasattr(self.vision_encoder, 'with_cp'):
+                self.vision_encoder.with_cp = True
         if lora is not None:
             language_model = self._add_lora(language_model, lora)
         self.llm = language_model
@@ -123,7 +175,42 @@ class TPOModel(BaseModel):
             if connector_tokenizer else self.tokenizer
         self.frozen_modules = tuple(frozen_modules)
         self._freeze()
-        self._register_load_state_dict_pre_hook(self._adapt_llm_keys)
+        self._register_load_state_dict_pre_hook(self._before_load)
+        self.register_load_state_dict_post_hook(self._after_load)
+
+    @torch.no_grad()
+    def _fit_vocabulary(self, language_model: nn.Module,
+                        num_known: int) -> None:
+        """Give every token added to the tokenizer an embedding row.
+
+        The tables grow (new rows drawn around the mean row) when the
+        tokenizer outgrows them; they never shrink: a vocabulary padded
+        beyond the tokenizer (Qwen2: 152064 rows) keeps its size and the
+        added tokens take padding rows, set to the mean of the known rows.
+        """
+        rows = language_model.get_input_embeddings().weight.shape[0]
+        if len(self.tokenizer) > rows:
+            language_model.resize_token_embeddings(
+                len(self.tokenizer), mean_resizing=True)
+            return
+        for table in (language_model.get_input_embeddings(),
+                      language_model.get_output_embeddings()):
+            if table is not None:
+                table.weight[num_known:len(self.tokenizer)] = \
+                    table.weight[:num_known].mean(0)
+
+    def _special_tokens(self, box_prompts: bool) -> List[str]:
+        """Task tokens in the official release's order, then the others,
+        then the video placeholder."""
+        names = [
+            spec[key] for spec in self.tasks.values()
+            for key in ('begin', 'token')
+        ]
+        if box_prompts:
+            names.append(BOX_PROMPT_TOKEN)
+        ordered = [t for t in OFFICIAL_TOKEN_ORDER if t in names]
+        ordered += [t for t in names if t not in ordered]
+        return ordered + [self.prompt.video_token]
 
     # Parts of parameter names that peft inserts when it wraps the LLM.
     _PEFT_NAME_PARTS = ('base_model.model.', '.token_adapter', '.base_layer',
@@ -136,12 +223,12 @@ class TPOModel(BaseModel):
             key = key.replace(part, '')
         return key
 
-    def _adapt_llm_keys(self, state_dict: dict, prefix: str, *args) -> None:
+    def _adapt_llm_keys(self, state_dict: dict, prefix: str) -> None:
         """Let a checkpoint of the LLM without LoRA (a previous stage, or
         released weights) load into the LoRA-wrapped LLM: each plain weight
         goes to every parameter that peft derived from it."""
         own = {}
-        for key in self.state_dict():
+        for key in nn.Module.state_dict(self):
             own.setdefault(self._plain_name(key), []).append(key)
         for key in [k for k in state_dict if k.startswith(prefix + 'llm.')]:
             name = key[len(prefix):]
@@ -151,6 +238,91 @@ class TPOModel(BaseModel):
             value = state_dict.pop(key)
             for target in targets:
                 state_dict[prefix + target] = value
+
+    # ------------------------------------------------------------ checkpoints
+    def _rebuildable_keys(self) -> Set[str]:
+        """Frozen tensors of ``pretrained`` components that no checkpoint
+        loaded: the config rebuilds them, checkpoints leave them out."""
+        keys = set()
+        for name in self._pretrained_modules:
+            module = getattr(self, name)
+            for key, param in module.named_parameters(remove_duplicate=False):
+                if not param.requires_grad:
+                    keys.add(f'{name}.{key}')
+            keys.update(f'{name}.{key}' for key, _ in
+                        module.named_buffers(remove_duplicate=False))
+        return keys - self._carried_keys
+
+    def state_dict(self, *args, destination=None, prefix: str = '',
+                   keep_vars: bool = False) -> dict:
+        state = super().state_dict(
+            *args, destination=destination, prefix=prefix,
+            keep_vars=keep_vars)
+        for key in self._rebuildable_keys():
+            state.pop(prefix + key, None)
+        return state
+
+    def _before_load(self, state_dict: dict, prefix: str, *args) -> None:
+        """Adapt plain LLM keys, then check the checkpoint against the model
+        (see ``strict_load``) before any tensor is copied."""
+        self._adapt_llm_keys(state_dict, prefix)
+        own = nn.Module.state_dict(self, keep_vars=True)
+        incoming = {
+            k[len(prefix):]: k
+            for k in state_dict if k.startswith(prefix)
+        }
+        unexpected = sorted(set(incoming) - set(own))
+        mismatched = sorted(
+            (k, tuple(state_dict[incoming[k]].shape), tuple(own[k].shape))
+            for k in incoming
+            if k in own and state_dict[incoming[k]].shape != own[k].shape)
+        optional = self._rebuildable_keys()
+        if not any(p in k for k in incoming for p in ADAPTER_KEYS):
+            optional |= {k for k in own if any(p in k for p in ADAPTER_KEYS)}
+        missing = sorted(set(own) - set(incoming) - optional)
+        self._load_prefix = prefix
+        if unexpected or mismatched or missing:
+            message = self._load_report(unexpected, mismatched, missing)
+            if self.strict_load:
+                raise RuntimeError(
+                    message + '\nSet `model.strict_load=False` to skip these '
+                    'keys (they are logged).')
+            print_log(message + '\nstrict_load=False: these keys are skipped.',
+                      logger='current', level=logging.WARNING)
+            for key in unexpected + [m[0] for m in mismatched]:
+                state_dict.pop(incoming[key])
+        skipped = set(unexpected) | {m[0] for m in mismatched}
+        self._carried_keys |= set(incoming) - skipped
+
+    def _load_report(self, unexpected: List[str], mismatched: List[tuple],
+                     missing: List[str]) -> str:
+        lines = ['The checkpoint does not match the model:']
+        if unexpected:
+            lines.append(f'unexpected keys ({len(unexpected)}): '
+                         f'{", ".join(unexpected)}')
+        if mismatched:
+            lines.append('keys of the wrong shape (checkpoint vs model): ' +
+                         ', '.join(f'{k} {a} vs {b}'
+                                   for k, a, b in mismatched))
+            if any('embed_tokens' in k or 'lm_head' in k
+                   for k, _, _ in mismatched):
+                lines.append(
+                    f'The tokenizer has {len(self.tokenizer)} tokens: the '
+                    'checkpoint was saved with another vocabulary (a '
+                    'tokenizer without the task tokens, or other added '
+                    'tokens).')
+        if missing:
+            lines.append(f'missing keys ({len(missing)}): '
+                         f'{", ".join(missing)}')
+        return '\n'.join(lines)
+
+    def _after_load(self, module: nn.Module, incompatible) -> None:
+        """Missing keys were checked in ``_before_load``: drop them from the
+        report that torch / mmengine print."""
+        incompatible.missing_keys[:] = [
+            k for k in incompatible.missing_keys
+            if not k.startswith(getattr(self, '_load_prefix', ''))
+        ]
 
     # ------------------------------------------------------------ building
     def _add_lora(self, language_model: nn.Module, lora: dict) -> nn.Module:
@@ -188,6 +360,11 @@ class TPOModel(BaseModel):
         return self
 
     # ------------------------------------------------------------ encoding
+    def _autocast(self, device: torch.device):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.amp_dtype)
+
     def _connector_instruction(self, data_samples: List[TPODataSample],
                                device: torch.device) -> dict:
         """Token ids and mask of each sample's first question."""
@@ -197,9 +374,16 @@ class TPOModel(BaseModel):
             f"{s.get('instruction', '')} {s.conversation[0]['question']}"
             .strip() for s in data_samples
         ]
+        if self.connector_tokenizer is self.tokenizer:
+            options = dict(add_special_tokens=False)
+        else:
+            # Its own (BERT) tokenizer: [CLS] ... [SEP], cut to BERT's
+            # length (from the left when the tokenizer says so), as
+            # VideoChat2 does.
+            options = dict(add_special_tokens=True, truncation=True,
+                           max_length=512)
         tokens = self.connector_tokenizer(
-            texts, padding=True, add_special_tokens=False,
-            return_tensors='pt').to(device)
+            texts, padding=True, return_tensors='pt', **options).to(device)
         return dict(instruction_ids=tokens['input_ids'],
                     instruction_mask=tokens['attention_mask'])
 
@@ -215,10 +399,12 @@ class TPOModel(BaseModel):
                 visual_tokens,
                 **self._connector_instruction(data_samples, frames.device)))
 
-    def _embed(self, ids: List[int],
-               visual: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _embed(self, ids: List[int], visual: torch.Tensor,
+               sample: Optional[TPODataSample] = None
+               ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Input embeddings with visual tokens spliced in at the video
-        placeholder and task-token embeddings at task tokens.
+        placeholder, task-token embeddings at task tokens and box-prompt
+        embeddings at ``<track_box>`` placeholders.
 
         Returns the embeddings and the token id at every position (-1 at the
         visual positions).
@@ -235,6 +421,8 @@ class TPOModel(BaseModel):
             mask = (ids_t == token_id)[:, None]
             embeds = torch.where(mask, self.task_tokens[task].to(embeds),
                                  embeds)
+        if self.box_prompt_id is not None:
+            embeds = self._embed_box_prompts(ids_t, embeds, sample)
         embeds = torch.cat(
             [embeds[:pos], visual.to(embeds), embeds[pos + 1:]])
         token_ids = torch.cat(
@@ -242,57 +430,90 @@ class TPOModel(BaseModel):
              ids_t.new_full((len(visual), ), -1), ids_t[pos + 1:]])
         return embeds, token_ids
 
+    def _embed_box_prompts(self, ids: torch.Tensor, embeds: torch.Tensor,
+                           sample: Optional[TPODataSample]) -> torch.Tensor:
+        """The i-th ``<track_box>`` of a prompt takes the encoding of the
+        i-th row of the sample's ``prompt_bboxes``."""
+        where = (ids == self.box_prompt_id).nonzero().flatten()
+        if len(where) == 0:
+            return embeds
+        boxes = None if sample is None else sample.get('prompt_bboxes')
+        if boxes is None or len(boxes) != len(where):
+            raise ValueError(
+                f'the prompt holds {len(where)} {BOX_PROMPT_TOKEN} '
+                f'placeholder(s) but the sample has '
+                f'{0 if boxes is None else len(boxes)} prompt_bboxes')
+        codes = self.box_prompt_encoder(
+            torch.as_tensor(boxes, device=embeds.device), sample.ori_shape)
+        embeds = embeds.clone()
+        embeds[where] = codes.to(embeds)
+        return embeds
+
+    def _pad(self, rows: List[torch.Tensor], value, side: str) -> torch.Tensor:
+        length = max(len(r) for r in rows)
+        pads = [(0, 0) * (r.dim() - 1) + ((length - len(r), 0) if side ==
+                                           'left' else (0, length - len(r)))
+                for r in rows]
+        return torch.stack(
+            [F.pad(r, pad, value=value) for r, pad in zip(rows, pads)])
+
+    def _stack(self, embeds: List[torch.Tensor], side: str) -> dict:
+        """Pad variable-length embedding rows into a batch with its
+        attention mask and positions counted over real tokens."""
+        mask = self._pad([
+            torch.ones(len(e), dtype=torch.long, device=e.device)
+            for e in embeds
+        ], 0, side)
+        return dict(
+            inputs_embeds=self._pad(embeds, 0.0, side),
+            attention_mask=mask,
+            position_ids=(mask.cumsum(1) - 1).clamp(min=0))
+
     def _batch_embeddings(self, visual_embeds: torch.Tensor,
                           data_samples: List[TPODataSample]) -> dict:
-        """Right-padded embeddings, labels and token ids of a batch."""
-        rows = []
+        """Padded embeddings, labels and token ids of a batch."""
+        rows, all_labels, all_ids = [], [], []
         for visual, sample in zip(visual_embeds, data_samples):
             ids, labels = self.prompt.encode(
                 self.tokenizer, sample.conversation,
                 sample.get('answer_prefix', ''),
                 sample.get('instruction', ''))
-            embeds, token_ids = self._embed(ids, visual)
+            embeds, token_ids = self._embed(ids, visual, sample)
             labels = torch.tensor(labels, device=embeds.device)
             labels = labels[torch.tensor(ids) != self.video_id]
-            vis = token_ids == -1
             full_labels = torch.full_like(token_ids, IGNORE_INDEX)
-            full_labels[~vis] = labels
-            rows.append((embeds, full_labels, token_ids))
-        length = max(len(r[0]) for r in rows)
-        embeds = torch.stack(
-            [F.pad(e, (0, 0, 0, length - len(e))) for e, _, _ in rows])
-        labels = torch.stack([
-            F.pad(lab, (0, length - len(lab)), value=IGNORE_INDEX)
-            for _, lab, _ in rows
-        ])
-        token_ids = torch.stack(
-            [F.pad(t, (0, length - len(t)), value=-1) for _, _, t in rows])
-        mask = torch.stack([
-            F.pad(torch.ones(len(e), dtype=torch.long, device=e.device),
-                  (0, length - len(e))) for e, _, _ in rows
-        ])
-        return dict(
-            inputs_embeds=embeds,
-            labels=labels,
-            token_ids=token_ids,
-            attention_mask=mask)
+            full_labels[token_ids != -1] = labels
+            rows.append(embeds)
+            all_labels.append(full_labels)
+            all_ids.append(token_ids)
+        batch = self._stack(rows, self.padding_side)
+        batch['labels'] = self._pad(all_labels, IGNORE_INDEX,
+                                    self.padding_side)
+        batch['token_ids'] = self._pad(all_ids, -1, self.padding_side)
+        return batch
+
+    def _llm_forward(self, batch: dict, **kwargs):
+        return self.llm(
+            inputs_embeds=batch['inputs_embeds'],
+            attention_mask=batch['attention_mask'],
+            position_ids=batch['position_ids'],
+            **kwargs)
 
     # ------------------------------------------------------------ training
     def forward(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[TPODataSample]] = None,
                 mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            visual = self.encode_video(inputs, data_samples)
-            batch = self._batch_embeddings(visual['visual_embeds'],
-                                           data_samples)
-            return self.llm(
-                inputs_embeds=batch['inputs_embeds'],
-                attention_mask=batch['attention_mask']).logits
+        with self._autocast(inputs.device):
+            if mode == 'loss':
+                return self.loss(inputs, data_samples)
+            if mode == 'predict':
+                return self.predict(inputs, data_samples)
+            if mode == 'tensor':
+                visual = self.encode_video(inputs, data_samples)
+                batch = self._batch_embeddings(visual['visual_embeds'],
+                                               data_samples)
+                return self._llm_forward(batch).logits
         raise ValueError(f'unknown mode {mode!r}: use loss, predict, tensor')
 
     def _lm_losses(self, logits: torch.Tensor,
@@ -317,16 +538,13 @@ class TPOModel(BaseModel):
         """Samples holding ``task``'s token and their hidden states there."""
         mask = token_ids == self.task_token_ids[task]
         indices = [i for i in range(len(mask)) if mask[i].any()]
-        return indices, [hidden[i][mask[i]] for i in indices]
+        return indices, [hidden[i][mask[i]].float() for i in indices]
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[TPODataSample]) -> Dict[str, torch.Tensor]:
         visual = self.encode_video(inputs, data_samples)
         batch = self._batch_embeddings(visual['visual_embeds'], data_samples)
-        out = self.llm(
-            inputs_embeds=batch['inputs_embeds'],
-            attention_mask=batch['attention_mask'],
-            output_hidden_states=True)
+        out = self._llm_forward(batch, output_hidden_states=True)
         losses = self._lm_losses(out.logits, batch['labels'])
         hidden = out.hidden_states[-1]
         for name, head in self.heads.items():
@@ -346,55 +564,104 @@ class TPOModel(BaseModel):
                 key: visual[key][indices]
                 for key in head.extra_inputs
             }
-            head_losses = head.loss(embeddings, head_inputs,
-                                    [data_samples[i] for i in indices])
+            # Heads and their losses run in float32, also under autocast.
+            with torch.autocast(inputs.device.type, enabled=False):
+                head_losses = head.loss(embeddings, head_inputs,
+                                        [data_samples[i] for i in indices])
             for key, value in head_losses.items():
                 losses[f'{name}.{key}'] = weight * value
         return losses
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()
-    def _generate(self, embeds: torch.Tensor
-                  ) -> Tuple[List[int], Dict[str, List[torch.Tensor]]]:
-        """Greedy decoding with task routing; returns the generated ids and,
-        per task, the hidden states at the task tokens that were fed."""
+    def generate(self, prompts: List[torch.Tensor]
+                 ) -> Tuple[List[List[int]], List[Dict[str, list]]]:
+        """Greedy batched decoding with task routing.
+
+        Prompts (input embeddings) are left-padded. When a sample emits a
+        task-begin token, its task token is fed in the same step right
+        after it (the KV cache is kept) and the last hidden state there is
+        recorded for the task's head; the other samples pad that step.
+
+        Returns, per sample, the generated ids (task tokens included, up to
+        EOS) and ``{task: [hidden states]}``.
+        """
+        num = len(prompts)
         embed_layer = self.llm.get_input_embeddings()
-        out = self.llm(inputs_embeds=embeds[None], use_cache=True)
-        cache, logits = out.cache, out.logits[0, -1]
-        generated, states = [], {}
+        batch = self._stack(prompts, 'left')
+        mask, positions = batch['attention_mask'], batch['position_ids'][:, -1]
+        out = self._llm_forward(batch, use_cache=True)
+        cache, logits = out.cache, out.logits[:, -1]
+        generated = [[] for _ in range(num)]
+        states = [{} for _ in range(num)]
+        done = [False] * num
         for _ in range(self.max_new_tokens):
-            token = int(logits.argmax())
-            generated.append(token)
-            if token == self.tokenizer.eos_token_id:
+            tokens = logits.argmax(-1).tolist()
+            steps, routed = [], []
+            for i, token in enumerate(tokens):
+                if done[i]:
+                    steps.append(None)
+                    routed.append(None)
+                    continue
+                generated[i].append(token)
+                done[i] = token == self.tokenizer.eos_token_id
+                task = self.begin_ids.get(token)
+                step = embed_layer(logits.new_tensor([token],
+                                                     dtype=torch.long))
+                if task is not None and not done[i]:
+                    generated[i].append(self.task_token_ids[task])
+                    step = torch.cat(
+                        [step, self.task_tokens[task][None].to(step)])
+                steps.append(step)
+                routed.append(task)
+            if all(done):
                 break
-            step = embed_layer(logits.new_tensor([token], dtype=torch.long))
-            task = self.begin_ids.get(token)
-            if task is not None:
-                generated.append(self.task_token_ids[task])
-                step = torch.cat(
-                    [step, self.task_tokens[task][None].to(step)])
+            live = [s for s in steps if s is not None]
+            width = max(len(s) for s in live)
+            step_mask = torch.zeros(num, width, dtype=torch.long,
+                                    device=mask.device)
+            rows = []
+            for i, step in enumerate(steps):
+                if step is None:
+                    step = live[0].new_zeros(1, live[0].shape[-1])
+                else:
+                    step_mask[i, :len(step)] = 1
+                rows.append(F.pad(step, (0, 0, 0, width - len(step))))
+            step_pos = positions[:, None] + step_mask.cumsum(1)
+            positions = step_pos[:, -1]
+            mask = torch.cat([mask, step_mask], 1)
             out = self.llm(
-                inputs_embeds=step[None],
+                inputs_embeds=torch.stack(rows),
+                attention_mask=mask,
+                position_ids=step_pos,
                 cache=cache,
                 use_cache=True,
-                output_hidden_states=task is not None)
-            cache, logits = out.cache, out.logits[0, -1]
-            if task is not None:
-                states.setdefault(task, []).append(out.hidden_states[-1][0,
-                                                                         -1])
+                output_hidden_states=any(routed))
+            cache = out.cache
+            last = (step_mask.sum(1) - 1).clamp(min=0)
+            rows_idx = torch.arange(num, device=last.device)
+            logits = out.logits[rows_idx, last]
+            for i, task in enumerate(routed):
+                if task is not None:
+                    states[i].setdefault(task, []).append(
+                        out.hidden_states[-1][i, last[i]].float())
         return generated, states
 
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[TPODataSample]) -> List[TPODataSample]:
         visual = self.encode_video(inputs, data_samples)
         heads_by_task = {head.task: head for head in self.heads.values()}
+        prompts = []
         for b, sample in enumerate(data_samples):
             ids = self.prompt.encode_prompt(self.tokenizer,
                                             sample.conversation,
                                             sample.get('answer_prefix', ''),
                                             sample.get('instruction', ''))
-            embeds, _ = self._embed(ids, visual['visual_embeds'][b])
-            generated, states = self._generate(embeds)
+            prompts.append(
+                self._embed(ids, visual['visual_embeds'][b], sample)[0])
+        all_generated, all_states = self.generate(prompts)
+        for b, (sample, generated, states) in enumerate(
+                zip(data_samples, all_generated, all_states)):
             if generated and generated[-1] == self.tokenizer.eos_token_id:
                 generated = generated[:-1]
             sample.pred_text = self.tokenizer.decode(generated)
@@ -411,7 +678,7 @@ class TPOModel(BaseModel):
                 if head is None:
                     continue
                 embeddings = torch.stack(hidden) if hidden else \
-                    visual['visual_embeds'].new_zeros(0, head.in_dims)
+                    visual['visual_embeds'].new_zeros(0, head.in_dims).float()
                 head_inputs = {
                     key: visual[key][b:b + 1]
                     for key in head.extra_inputs

@@ -1,4 +1,6 @@
 from .data_sample import TPODataSample
-from .tasks import TPO_TASKS
+from .tasks import BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER, TPO_TASKS
 
-__all__ = ['TPODataSample', 'TPO_TASKS']
+__all__ = [
+    'TPODataSample', 'TPO_TASKS', 'BOX_PROMPT_TOKEN', 'OFFICIAL_TOKEN_ORDER'
+]

@@ -9,3 +9,13 @@ TPO_TASKS = dict(
     temporal=dict(begin='<time_begin>', token='<temp>'),
     mask=dict(begin='<track_begin>', token='<tracking>'),
 )
+
+#: The placeholder of a user-given box in a prompt (tracking): its input
+#: embedding comes from the box-prompt encoder.
+BOX_PROMPT_TOKEN = '<track_box>'
+
+#: The order in which the official TPO release added its tokens to the
+#: Mistral tokenizer (ids 32000-32006); tokens are added in this order so
+#: that converted checkpoints keep their embedding rows.
+OFFICIAL_TOKEN_ORDER = ('<box_begin>', '<time_begin>', '<temp>', '<boxes>',
+                        '<track_begin>', '<tracking>', BOX_PROMPT_TOKEN)

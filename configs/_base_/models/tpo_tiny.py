@@ -18,9 +18,10 @@ model = dict(
                      cross_attention_frequency=1, vocab_size=512,
                      hidden_dropout_prob=0.0,
                      attention_probs_dropout_prob=0.0)),
+    # vocab_size below the tokenizer's: the tables grow to fit it exactly.
     llm=dict(
         type='HFCausalLM',
-        config=dict(model_type='llama', vocab_size=512, hidden_size=128,
+        config=dict(model_type='llama', vocab_size=128, hidden_size=128,
                     intermediate_size=256, num_hidden_layers=2,
                     num_attention_heads=4, num_key_value_heads=2,
                     max_position_embeddings=512,

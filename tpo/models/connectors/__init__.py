@@ -1,3 +1,4 @@
+from .mlp_projector import MLPProjector
 from .qformer import QFormerConnector
 
-__all__ = ['QFormerConnector']
+__all__ = ['MLPProjector', 'QFormerConnector']

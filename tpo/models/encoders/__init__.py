@@ -1,3 +1,4 @@
+from .siglip import SigLIPVisionEncoder
 from .video_vit import VideoViT
 
-__all__ = ['VideoViT']
+__all__ = ['SigLIPVisionEncoder', 'VideoViT']

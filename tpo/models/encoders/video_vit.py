@@ -1,18 +1,33 @@
-"""A video Vision Transformer with tubelet patch embedding (UMT-style)."""
-from typing import Optional
+"""A video Vision Transformer with tubelet patch embedding (UMT-style).
+
+With ``qkv_bias='qv'``, ``norm_eps=1e-6``, ``position_table='1d'``,
+``pos_ckpt_frames=4`` and ``final_norm_eps=1e-12`` it computes exactly what
+UMT-L does inside VideoChat2 / VideoChat-TPO (``PretrainVisionTransformer``
+followed by ``vision_layernorm``), and a released UMT state dict loads with
+no missing or unexpected keys once :mod:`tpo.models.model_converters` has
+renamed it (``vision_encoder.encoder.X`` -> ``X``, ``vision_layernorm`` ->
+``norm``).
+"""
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from tpo.registry import MODELS
+from tpo.utils.local_files import require_local_path
 
 
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
     """The fixed sine-cosine position table of "Attention is all you need"."""
     position = torch.arange(num_positions, dtype=torch.float64)[:, None]
-    div = torch.pow(10000.0, 2 * (torch.arange(dim) // 2) / dim)[None]
+    # float64 throughout, as UMT's numpy table (a float32 exponent is off
+    # by ~3e-5 at the 3136 positions of UMT-L).
+    exponent = 2 * (torch.arange(dim, dtype=torch.float64) // 2) / dim
+    div = torch.pow(torch.tensor(10000.0, dtype=torch.float64), exponent)[None]
     table = position / div
     table[:, 0::2] = torch.sin(table[:, 0::2])
     table[:, 1::2] = torch.cos(table[:, 1::2])
@@ -37,6 +52,41 @@ def sinusoid_position_table_3d(grid: tuple, dim: int) -> torch.Tensor:
     return table.reshape(t * h * w, dim)
 
 
+def interpolate_table_frames(table: torch.Tensor, num_frames: int,
+                             frames: int) -> torch.Tensor:
+    """Resample a ``(num_frames * N, D)`` table to ``frames`` frames, each
+    (spatial position, channel) linearly along time (UMT's rule)."""
+    n, dim = table.shape[0] // num_frames, table.shape[1]
+    x = table.reshape(num_frames, n, dim).permute(1, 2, 0)  # (N, D, T)
+    x = F.interpolate(x, size=frames, mode='linear', align_corners=False)
+    return x.permute(2, 0, 1).reshape(frames * n, dim)
+
+
+def umt_position_table(grid: Tuple[int, int, int], dim: int,
+                       ckpt_frames: Optional[int] = None,
+                       ckpt_size: Optional[int] = None) -> torch.Tensor:
+    """UMT's fixed table (``get_sinusoid_encoding_table(2)`` of the official
+    ``modeling_vit.py``): a 1-d sine-cosine table over the flattened tokens of
+    the *pre-training* grid (``ckpt_frames x ckpt_size x ckpt_size``), resized
+    bicubically in space (per frame) and then linearly in time to ``grid``.
+
+    Without ``ckpt_*`` it is the plain 1-d table over ``t * h * w`` tokens.
+    VideoChat2 builds UMT-L with ``ckpt_num_frame=4``, so a 16-frame model
+    uses the 4-frame table stretched to 16 frames, not a 3136-row table.
+    """
+    t, h, w = grid
+    t0 = ckpt_frames or t
+    h0, w0 = (ckpt_size, ckpt_size) if ckpt_size else (h, w)
+    table = sinusoid_position_table(t0 * h0 * w0, dim)
+    if (h0, w0) != (h, w):
+        x = table.reshape(t0, h0, w0, dim).permute(0, 3, 1, 2)
+        x = F.interpolate(x, size=(h, w), mode='bicubic', align_corners=False)
+        table = x.permute(0, 2, 3, 1).reshape(t0 * h * w, dim)
+    if t0 != t:
+        table = interpolate_table_frames(table, t0, t)
+    return table
+
+
 class TubeletEmbed(nn.Module):
     """Splits a clip into ``tubelet x patch x patch`` cubes and embeds them."""
 
@@ -55,18 +105,52 @@ class TubeletEmbed(nn.Module):
         return x.flatten(3).permute(0, 2, 3, 1)
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention on top of ``scaled_dot_product_attention``."""
+QKV_BIAS_MODES = ('qkv', 'qv', 'none')
 
-    def __init__(self, dims: int, num_heads: int, qkv_bias: bool) -> None:
+
+def qkv_bias_mode(qkv_bias: Union[bool, str]) -> str:
+    """Normalise the ``qkv_bias`` argument to one of :data:`QKV_BIAS_MODES`."""
+    if qkv_bias is True:
+        return 'qkv'
+    if qkv_bias is False or qkv_bias is None:
+        return 'none'
+    if qkv_bias not in QKV_BIAS_MODES:
+        raise ValueError(f'qkv_bias must be a bool or one of {QKV_BIAS_MODES},'
+                         f' got {qkv_bias!r}')
+    return qkv_bias
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention on top of ``scaled_dot_product_attention``.
+
+    Args:
+        qkv_bias: ``'qkv'`` (or True): the ``qkv`` Linear has a bias;
+            ``'qv'``: UMT/BEiT layout, ``qkv`` has no bias and separate
+            ``q_bias`` / ``v_bias`` parameters are added (the key bias is
+            fixed at zero); ``'none'`` (or False): no bias at all.
+    """
+
+    def __init__(self, dims: int, num_heads: int,
+                 qkv_bias: Union[bool, str]) -> None:
         super().__init__()
         self.num_heads = num_heads
-        self.qkv = nn.Linear(dims, dims * 3, bias=qkv_bias)
+        self.bias_mode = qkv_bias_mode(qkv_bias)
+        self.qkv = nn.Linear(dims, dims * 3, bias=self.bias_mode == 'qkv')
+        if self.bias_mode == 'qv':
+            self.q_bias = nn.Parameter(torch.zeros(dims))
+            self.v_bias = nn.Parameter(torch.zeros(dims))
+        else:
+            self.q_bias = self.v_bias = None
         self.proj = nn.Linear(dims, dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads)
+        bias = self.qkv.bias
+        if self.q_bias is not None:
+            bias = torch.cat(
+                [self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
+        qkv = F.linear(x, self.qkv.weight, bias)
+        qkv = qkv.reshape(b, n, 3, self.num_heads, d // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
         x = F.scaled_dot_product_attention(q, k, v)
         return self.proj(x.transpose(1, 2).reshape(b, n, d))
@@ -89,11 +173,11 @@ class Block(nn.Module):
     """A pre-norm transformer block."""
 
     def __init__(self, dims: int, num_heads: int, mlp_ratio: float,
-                 qkv_bias: bool) -> None:
+                 qkv_bias: Union[bool, str], norm_eps: float = 1e-6) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dims, eps=1e-6)
+        self.norm1 = nn.LayerNorm(dims, eps=norm_eps)
         self.attn = Attention(dims, num_heads, qkv_bias)
-        self.norm2 = nn.LayerNorm(dims, eps=1e-6)
+        self.norm2 = nn.LayerNorm(dims, eps=norm_eps)
         self.mlp = Mlp(dims, int(dims * mlp_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,19 +189,50 @@ class Block(nn.Module):
 class VideoViT(BaseModule):
     """Video ViT: tubelet embedding, fixed sinusoidal space-time positions.
 
+    Only the blocks up to ``out_layer`` are built (UMT-L with
+    ``out_layer=-2`` has 23 of its 24 blocks), so a checkpoint of the
+    truncated encoder loads with no unused weights.
+
+    Images: a clip of one frame (``T == 1``) gets the position table of a
+    single frame, as UMT does with ``use_image=True`` (its ``img_pos_embed``:
+    for ``'1d'`` the plain table over the ``H' * W'`` patches of one frame,
+    resized bicubically from ``pos_ckpt_size`` when that differs; for
+    ``'3d'`` the first frame's slice). Other clip lengths resample the
+    video table linearly along time.
+
     Args:
         img_size: input frame size (square).
         patch_size: spatial patch size.
         num_frames: frames per clip the position table is built for.
         tubelet_size: frames per patch cube.
-        embed_dims, depth, num_heads, mlp_ratio: transformer geometry.
+        embed_dims, depth, num_heads, mlp_ratio: transformer geometry
+            (``depth`` is the full depth of the pre-trained network).
+        qkv_bias: ``True``/``'qkv'``: a bias on the ``qkv`` Linear;
+            ``'qv'``: UMT's separate ``q_bias``/``v_bias`` (no key bias);
+            ``False``/``'none'``: no bias.
         out_layer: index of the block whose output is returned (``-2``: the
-            second-to-last block, as VideoChat2 does with UMT).
+            second-to-last block, as VideoChat2 does with UMT); later blocks
+            are not built.
+        final_norm: apply a LayerNorm (``norm``) to the returned features;
+            VideoChat2's ``vision_layernorm`` maps onto it.
+        norm_eps: epsilon of the blocks' LayerNorms (UMT: 1e-6).
+        final_norm_eps: epsilon of ``norm`` (VideoChat2's
+            ``vision_layernorm``: 1e-12).
         position_table: ``'1d'``, the sine-cosine table over the flattened
             tokens of UMT, or ``'3d'``, separable time/height/width tables
             (easier to learn from scratch).
-        final_norm: apply a LayerNorm to the returned features.
-        pretrained: local checkpoint path loaded by ``init_weights``.
+        pos_ckpt_frames, pos_ckpt_size: grid (frames, side in patches) that
+            the ``'1d'`` table is built for before being resized to this
+            model's grid, as UMT does (VideoChat2: 4 frames, 14 patches).
+            None: the model's own grid.
+        with_cp: recompute the blocks' activations in the backward pass
+            (gradient checkpointing; ``TPOModel(gradient_checkpointing=True)``
+            sets it).
+        pretrained: a local checkpoint loaded when the module is built: a
+            VideoChat2 / VideoChat-TPO / UMT file with the official key names
+            (converted on the fly) or one of ours (``vision_encoder.*`` keys or
+            bare encoder keys); safetensors, a sharded index, or a pickle read
+            with ``torch.load(weights_only=True)``.
     """
 
     def __init__(self,
@@ -130,51 +245,93 @@ class VideoViT(BaseModule):
                  depth: int = 24,
                  num_heads: int = 16,
                  mlp_ratio: float = 4.0,
-                 qkv_bias: bool = True,
+                 qkv_bias: Union[bool, str] = True,
                  out_layer: int = -2,
                  final_norm: bool = True,
+                 norm_eps: float = 1e-6,
+                 final_norm_eps: float = 1e-5,
                  position_table: str = '1d',
+                 pos_ckpt_frames: Optional[int] = None,
+                 pos_ckpt_size: Optional[int] = None,
+                 with_cp: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        if pretrained is not None:
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
+        if pretrained is not None:
+            require_local_path(
+                pretrained, 'VideoViT (vision_encoder.pretrained)',
+                ['a .safetensors / .pth file with the UMT vision encoder '
+                 '(official key names vision_encoder.encoder.* and '
+                 'vision_layernorm.*, or converted ones)'],
+                'the VideoChat2 release (OpenGVLab/Ask-Anything, video_chat2: '
+                'umt_l16_qformer.pth or a stage-3 checkpoint) or the '
+                'VideoChat-TPO release (OpenGVLab/VideoChat-TPO on the Hugging '
+                'Face hub), optionally converted with '
+                'tools/model_converters/videochat_tpo_to_tpo.py')
+        self.pretrained = pretrained
         self.embed_dims = embed_dims
         self.patch_embed = TubeletEmbed(in_channels, embed_dims, patch_size,
                                         tubelet_size)
         grid = (num_frames // tubelet_size, img_size // patch_size,
                 img_size // patch_size)
+        self.grid = grid
+        frame_grid = (1, ) + grid[1:]
         if position_table == '1d':
-            table = sinusoid_position_table(grid[0] * grid[1] * grid[2],
-                                            embed_dims)
+            table = umt_position_table(grid, embed_dims, pos_ckpt_frames,
+                                       pos_ckpt_size)
+            image_table = umt_position_table(frame_grid, embed_dims, None,
+                                             pos_ckpt_size)
         elif position_table == '3d':
             table = sinusoid_position_table_3d(grid, embed_dims)
+            image_table = table[:grid[1] * grid[2]].clone()
         else:
             raise ValueError(f"position_table must be '1d' or '3d', got "
                              f'{position_table!r}')
         self.register_buffer('pos_embed', table[None], persistent=False)
-        self.blocks = nn.ModuleList(
-            Block(embed_dims, num_heads, mlp_ratio, qkv_bias)
-            for _ in range(depth))
+        self.register_buffer(
+            'img_pos_embed', image_table[None], persistent=False)
         self.out_layer = out_layer % depth
-        self.norm = nn.LayerNorm(embed_dims) if final_norm else nn.Identity()
+        self.blocks = nn.ModuleList(
+            Block(embed_dims, num_heads, mlp_ratio, qkv_bias, norm_eps)
+            for _ in range(self.out_layer + 1))
+        self.norm = nn.LayerNorm(embed_dims, eps=final_norm_eps) \
+            if final_norm else nn.Identity()
+        if pretrained is not None:
+            # Loaded at build time, like a Hugging Face model: test and
+            # inference runs never call init_weights.
+            from tpo.models.model_converters import load_pretrained_component
+            load_pretrained_component(self, pretrained, 'vision_encoder')
 
-    def _positions(self, x: torch.Tensor) -> torch.Tensor:
-        num_tokens = x.shape[1]
-        if num_tokens == self.pos_embed.shape[1]:
+    def _positions(self, frames: int, tokens: int) -> torch.Tensor:
+        """The table for ``frames`` frames of ``tokens`` patches each."""
+        per_frame = self.grid[1] * self.grid[2]
+        if frames * tokens == self.pos_embed.shape[1]:
             return self.pos_embed
-        # A clip of another length: interpolate the table along tokens.
+        if tokens == per_frame:
+            if frames == 1:
+                return self.img_pos_embed
+            # A clip of another length: resample the table along time.
+            return interpolate_table_frames(self.pos_embed[0], self.grid[0],
+                                            frames)[None]
+        # Another frame size: interpolate the table along tokens.
+        print_log(
+            f'VideoViT: {tokens} patches per frame instead of {per_frame}; '
+            'the position table is interpolated along tokens', 'current')
         table = F.interpolate(
-            self.pos_embed.transpose(1, 2), size=num_tokens, mode='linear')
+            self.pos_embed.transpose(1, 2), size=frames * tokens,
+            mode='linear')
         return table.transpose(1, 2)
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         """Encode ``(B, T, C, H, W)`` frames into ``(B, T'*N, D)`` tokens."""
-        x = self.patch_embed(video.transpose(1, 2)).flatten(1, 2)
-        x = x + self._positions(x).to(x.dtype)
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i == self.out_layer:
-                break
+        x = self.patch_embed(video.transpose(1, 2))
+        frames, tokens = x.shape[1:3]
+        x = x.flatten(1, 2)
+        x = x + self._positions(frames, tokens).to(x.dtype)
+        for block in self.blocks:
+            if self.with_cp and self.training and torch.is_grad_enabled():
+                x = checkpoint(block, x, use_reentrant=False)
+            else:
+                x = block(x)
         return self.norm(x)
-

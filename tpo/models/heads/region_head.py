@@ -23,6 +23,9 @@ class RegionHead(BaseTaskHead):
         loss_bbox: regression loss on the codes (paper: MSE; official code:
             L1).
         loss_iou: optional IoU loss on normalised xyxy boxes (e.g. GIoU).
+        sigmoid: squash the MLP output into ``[0, 1]``; the official
+            ``loc_decoder`` uses its raw output (False), decoded boxes are
+            clipped to the frame either way.
     """
 
     def __init__(self,
@@ -32,6 +35,7 @@ class RegionHead(BaseTaskHead):
                  box_coder: dict = dict(type='NormalizedBoxCoder'),
                  loss_bbox: dict = dict(type='MSELoss', loss_weight=1.0),
                  loss_iou: Optional[dict] = None,
+                 sigmoid: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(task=task, in_dims=in_dims, init_cfg=init_cfg)
         self.mlp = nn.Sequential(
@@ -40,10 +44,12 @@ class RegionHead(BaseTaskHead):
         self.box_coder = TASK_UTILS.build(box_coder)
         self.loss_bbox = MODELS.build(loss_bbox)
         self.loss_iou = MODELS.build(loss_iou) if loss_iou else None
+        self.sigmoid = sigmoid
 
     def forward(self, task_embeddings: torch.Tensor) -> torch.Tensor:
         """(N, in_dims) -> (N, 4) normalised box codes."""
-        return self.mlp(task_embeddings.float()).sigmoid()
+        codes = self.mlp(task_embeddings.float())
+        return codes.sigmoid() if self.sigmoid else codes
 
     def loss(self, task_embeddings: List[torch.Tensor], inputs: dict,
              data_samples: List[TPODataSample]) -> Dict[str, torch.Tensor]:

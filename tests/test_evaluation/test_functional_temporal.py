@@ -132,6 +132,19 @@ def test_qvhighlights_mismatched_queries(qvh):
         qvhighlights_eval(sub[1:], gt)
 
 
+def test_qvhighlights_empty_prediction_is_a_miss():
+    """A query whose answer did not call the temporal task (no window)."""
+    gt = [dict(qid=1, duration=150, relevant_windows=[[10, 20]]),
+          dict(qid=2, duration=150, relevant_windows=[[30, 40]])]
+    sub = [dict(qid=1, pred_relevant_windows=[[10, 20, 0.9]]),
+           dict(qid=2, pred_relevant_windows=[])]
+    out = qvhighlights_moment_retrieval(sub, gt)
+    assert out['full']['MR-R1']['0.5'] == 50.0
+    assert out['full']['MR-mAP']['average'] == 50.0
+    # No GT window longer than 10 s: the reference reports zeros there.
+    assert out['long']['MR-mAP']['average'] == 0.0
+
+
 def test_qvhighlights_real_sample_preds(qvh):
     check = qvh['real_sample_preds_check']
     folder = SHARED / 'data' / 'annotations' / 'qvhighlights'

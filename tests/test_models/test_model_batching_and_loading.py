@@ -269,3 +269,16 @@ def test_padded_vocabulary_is_kept_and_added_rows_start_at_the_mean():
     mean = table[:added].mean(0)
     assert torch.allclose(table[added], mean, atol=1e-6)
     assert not torch.allclose(table[known], mean)
+
+
+def test_widths_the_model_knows_are_filled_into_heads():
+    """`heads.temporal=dict(type='CGDETRHead')` alone builds: the LLM width
+    and the vision encoder's width come from the model."""
+    cfg = tiny_model_cfg()
+    cfg['heads']['temporal'] = dict(type='CGDETRHead')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    head = model.heads.temporal
+    assert head.in_dims == model.llm.config.hidden_size
+    # MLLM clip features: encoder width + the 2 temporal endpoint features
+    assert head.vid_dims == model.vision_encoder.embed_dims + 2

@@ -1,5 +1,6 @@
 """MLLM-TPO: a video MLLM plus task tokens and task heads (Fig. 3, Eq. 1)."""
 import contextlib
+import inspect
 import logging
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -162,6 +163,8 @@ class TPOModel(BaseModel):
         for name, head in (heads or {}).items():
             head = dict(head)
             head.setdefault('in_dims', llm_dims)
+            if 'vision_dims' in self._head_arguments(head['type']):
+                head.setdefault('vision_dims', self.vision_encoder.embed_dims)
             self.heads[name] = MODELS.build(head)
             if self.heads[name].task not in self.tasks:
                 raise KeyError(
@@ -177,6 +180,14 @@ class TPOModel(BaseModel):
         self._freeze()
         self._register_load_state_dict_pre_hook(self._before_load)
         self.register_load_state_dict_post_hook(self._after_load)
+
+    @staticmethod
+    def _head_arguments(head_type) -> Set[str]:
+        """Constructor arguments of a head type (a registered name or a
+        class), so widths the model knows can be filled in."""
+        cls = MODELS.get(head_type) if isinstance(head_type, str) \
+            else head_type
+        return set(inspect.signature(cls).parameters)
 
     @torch.no_grad()
     def _fit_vocabulary(self, language_model: nn.Module,

@@ -162,7 +162,8 @@ class PackTPOInputs(BaseTransform):
                                     'gt_answer', 'query', 'ori_shape',
                                     'img_shape', 'frame_inds', 'frame_times',
                                     'fps', 'duration', 'candidates', 'qid',
-                                    'ref_id')
+                                    'ref_id', 'vid', 'relevant_clip_ids',
+                                    'saliency_scores')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

@@ -164,7 +164,10 @@ def _query_mr_ap(pred_windows: Sequence[Sequence[float]],
 
 def _query_mr_top1_iou(pred_windows: Sequence[Sequence[float]],
                        gt_windows: Sequence[Sequence[float]]) -> float:
-    """IoU of the first listed window with its best-matching GT window."""
+    """IoU of the first listed window with its best-matching GT window; 0
+    when nothing was predicted (the model did not call the task)."""
+    if len(pred_windows) == 0:
+        return 0.0
     top1 = np.asarray(pred_windows[0][:2], dtype=np.float64)
     gts = np.asarray(gt_windows, dtype=np.float64).reshape(-1, 2)
     best = int(np.argmax(_cross_iou(top1, gts)))
@@ -213,6 +216,12 @@ def qvhighlights_moment_retrieval(submission: Sequence[dict],
     for name, min_len, max_len in QVH_LENGTH_RANGES:
         sub, gt = _select_length_range(submission, ground_truth, min_len,
                                        max_len)
+        if not gt:
+            # The reference reports zeros for a length range without GT.
+            zeros = {str(thr): 0.0 for thr in QVH_IOU_THRS}
+            out[name] = {'MR-mAP': dict(zeros, average=0.0),
+                         'MR-R1': dict(zeros)}
+            continue
         qid2gt = {row['qid']: row['relevant_windows'] for row in gt}
         aps = np.array([
             _query_mr_ap(row['pred_relevant_windows'], qid2gt[row['qid']])

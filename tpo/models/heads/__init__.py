@@ -1,4 +1,16 @@
 from .base_task_head import BaseTaskHead
+from .cg_detr_head import CGDETRHead
+from .cg_detr_transformer import CGDETR
+from .mlp_temporal_head import MLPTemporalHead
 from .region_head import RegionHead
+from .temporal_features import (EncoderTextFeatures, EncoderVideoFeatures,
+                                MLLMTextFeatures, MLLMVideoFeatures,
+                                NpzTextFeatures, NpzVideoFeatures,
+                                QueryHashEmbedding)
 
-__all__ = ['BaseTaskHead', 'RegionHead']
+__all__ = [
+    'BaseTaskHead', 'RegionHead', 'CGDETRHead', 'CGDETR', 'MLPTemporalHead',
+    'NpzVideoFeatures', 'NpzTextFeatures', 'MLLMVideoFeatures',
+    'MLLMTextFeatures', 'EncoderVideoFeatures', 'EncoderTextFeatures',
+    'QueryHashEmbedding'
+]

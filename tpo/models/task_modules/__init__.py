@@ -1,3 +1,11 @@
-from .coders import NormalizedBoxCoder, cxcywh_to_xyxy, xyxy_to_cxcywh
+from .coders import (NormalizedBoxCoder, SpanCoder,
+                     aligned_generalized_span_iou, cxcywh_to_xyxy,
+                     generalized_span_iou, span_cxw_to_xx, span_iou,
+                     span_xx_to_cxw, xyxy_to_cxcywh)
+from .matchers import HungarianSpanMatcher
 
-__all__ = ['NormalizedBoxCoder', 'cxcywh_to_xyxy', 'xyxy_to_cxcywh']
+__all__ = [
+    'NormalizedBoxCoder', 'cxcywh_to_xyxy', 'xyxy_to_cxcywh', 'SpanCoder',
+    'span_cxw_to_xx', 'span_xx_to_cxw', 'span_iou', 'generalized_span_iou',
+    'aligned_generalized_span_iou', 'HungarianSpanMatcher'
+]

@@ -1,0 +1,3 @@
+from .hungarian_span_matcher import HungarianSpanMatcher
+
+__all__ = ['HungarianSpanMatcher']

@@ -108,20 +108,26 @@ KEY_RULES: List[_Rule] = [
      None),
     (r'^loc_encoder\.([02])\.(weight|bias)$',
      r'box_prompt_encoder.mlp.\1.\2', None),
+    # temporal head: CG-DETR under CGDETRHead's `cg_model`
+    (r'^cg_model\.(?!txt_proj_linear\.|txt_position_embed\.)(.+)$',
+     r'heads.temporal.cg_model.\1', None),
     # LLM, peft layout kept
     (r'^(?:lm|mistral_model|llama_model|phi_model)\.(.+)$', r'llm.\1', None),
 ]
 
 # Prefix -> why the key is not mapped; checked in order.
 UNMAPPED_REASONS: List[Tuple[str, str]] = [
-    ('project_down.', 'temporal head (not implemented yet): LLM -> Q-Former '
-     'width projection (4096 -> 768) used with the temporal grounding model'),
-    ('cg_model.', 'temporal head (not implemented yet): CG-DETR grounding '
-     'model'),
-    ('cg_criterion.', 'temporal head (not implemented yet): CG-DETR '
-     'criterion buffers'),
-    ('temporal_embed.', 'temporal head (not implemented yet): start/end MLP'),
-    ('action_embed.', 'temporal head (not implemented yet): actionness MLP'),
+    ('project_down.', 'unused: the release appends the raw LLM hidden '
+     'state to the text query (CGDETRHead(project_task_embedding=False))'),
+    ('cg_model.txt_proj_linear.', 'unused by the official CG-DETR forward'),
+    ('cg_model.txt_position_embed.', 'unused by the release (CGDETRHead '
+     'builds it only with use_txt_pos=True)'),
+    ('cg_criterion.', 'buffer: the class weights CGDETRHead rebuilds from '
+     'its loss config'),
+    ('temporal_embed.', 'legacy MLP temporal head, unused by the release\'s '
+     'inference (it grounds with CG-DETR)'),
+    ('action_embed.', 'legacy actionness MLP, unused by the release\'s '
+     'inference'),
     ('sam.', 'mask head (not implemented yet): SAM2 video segmenter'),
     ('track_embed.', 'mask head (not implemented yet): SAM prompt MLP '
      '(4096 -> 3x256)'),

@@ -454,8 +454,17 @@ def test_synthetic_checkpoint_has_the_release_key_names(official):
     assert len(OFFICIAL_PATTERNS) == 105
 
 
+def heads_of(model, state: dict) -> dict:
+    """The converted keys of the heads the tiny config builds (region
+    only): the temporal and mask conversions are checked by name here and
+    by their own tests."""
+    return {k: v for k, v in state.items()
+            if not k.startswith('heads.') or
+            k.split('.')[1] in model.heads}
+
+
 def test_converted_release_loads_strictly(model, converted):
-    state = dict(converted.state_dict)
+    state = heads_of(model, converted.state_dict)
     box_keys = [k for k in state if k.startswith('box_prompt_encoder.')]
     assert sorted(box_keys) == [f'box_prompt_encoder.mlp.{i}.{p}'
                                 for i in (0, 2) for p in ('bias', 'weight')]
@@ -474,7 +483,8 @@ def test_round_trip_outputs_match_official_math(model, official, converted,
                                                 g):
     """Converted weights in our modules == the official forward on the
     official tensors: encoder, Q-Former + projection, heads, task tokens."""
-    state = {k: v for k, v in converted.state_dict.items()
+    state = {k: v for k, v in heads_of(model,
+                                       converted.state_dict).items()
              if hasattr(model, 'box_prompt_encoder') or
              not k.startswith('box_prompt_encoder.')}
     model.load_state_dict(state, strict=True)
@@ -540,9 +550,9 @@ def test_llm_logits_match_release_after_vocab_reordering(model, official, g):
     base = [5, 17, 42, 101]
     src_ids = torch.tensor([base + [src[t] for t in shared]])
     dst_ids = torch.tensor([base + [ours_tokens[t] for t in shared]])
-    model.load_state_dict(convert_videochat_state_dict(
+    model.load_state_dict(heads_of(model, convert_videochat_state_dict(
         official, src_tokens=src, dst_tokens=ours_tokens,
-        dst_vocab_size=vocab_rows(model)).state_dict)
+        dst_vocab_size=vocab_rows(model)).state_dict))
     with torch.no_grad():
         ref = lm(input_ids=src_ids).logits[0]
         ours = model.llm(input_ids=dst_ids).logits[0]
@@ -766,14 +776,16 @@ def test_unmapped_keys_are_reported(converted, official):
     assert cg.unmapped_keys() == ['cg_model.txt_proj_linear.net.1.weight']
     unused = {k for r, keys in unmapped.items() if r.startswith(
         ('unused', 'buffer', 'legacy')) for k in keys}
-    mask = {k for r, keys in unmapped.items() if r.startswith('mask head')
-            for k in keys}
     assert {'cg_criterion.empty_weight', 'project_down.weight',
             'project_down.bias', 'temporal_embed.layers.0.weight',
             'action_embed.layers.1.bias'} <= unused
-    assert {'sam.image_encoder.neck.convs.0.conv.weight',
-            'track_embed.layers.0.weight',
-            'track_embed_decode2.layers.1.bias'} <= mask
+    # The mask head: SAM2 and its prompt adapter (SAM2MaskHead).
+    assert converted.renamed['sam.image_encoder.neck.convs.0.conv.weight'] \
+        == 'heads.mask.sam.image_encoder.neck.convs.0.conv.weight'
+    assert converted.renamed['track_embed.layers.0.weight'] == \
+        'heads.mask.adapter.layers.0.weight'
+    assert converted.renamed['track_embed_decode2.layers.1.bias'] == \
+        'heads.mask.aux_box.layers.1.bias'
     assert set(converted.unmapped_keys()) == \
         set(official) - set(converted.renamed)
     assert any('merge_proj.weight' in keys and r.startswith('unused')
@@ -782,8 +794,8 @@ def test_unmapped_keys_are_reported(converted, official):
         converted.unmapped_keys()
     report = converted.report(max_keys=None)
     assert 'project_down.* : 2 keys' in report
-    assert 'sam.image_encoder.neck.convs.0.conv.weight' in report
-    assert 'not implemented yet' in report
+    assert 'merge_proj.weight' in report
+    assert 'unused' in report
     # Vocabulary rows: the placeholder is new, no release row is dropped.
     assert any('<video>' in n and 'new' in n for n in converted.notes)
     assert not any('dropped' in n for n in converted.notes)
@@ -909,7 +921,7 @@ def test_cli_converts_shards_and_reorders_vocab(tmp_path, official, model,
     for key, value in converted.state_dict.items():
         assert torch.equal(written[key], value), key
     assert set(result.unmapped_keys()) == set(converted.unmapped_keys())
-    assert 'sam.image_encoder.neck.convs.0.conv.weight' in (
+    assert 'merge_proj.weight' in (
         tmp_path / 'converted.report.txt').read_text()
 
     sharded = tmp_path / 'converted_dir'

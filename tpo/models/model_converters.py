@@ -111,6 +111,10 @@ KEY_RULES: List[_Rule] = [
     # temporal head: CG-DETR under CGDETRHead's `cg_model`
     (r'^cg_model\.(?!txt_proj_linear\.|txt_position_embed\.)(.+)$',
      r'heads.temporal.cg_model.\1', None),
+    # mask head: SAM2 and the prompt adapter of SAM2MaskHead
+    (r'^sam\.(.+)$', r'heads.mask.sam.\1', None),
+    (r'^track_embed\.(.+)$', r'heads.mask.adapter.\1', None),
+    (r'^track_embed_decode2\.(.+)$', r'heads.mask.aux_box.\1', None),
     # LLM, peft layout kept
     (r'^(?:lm|mistral_model|llama_model|phi_model)\.(.+)$', r'llm.\1', None),
 ]
@@ -128,11 +132,6 @@ UNMAPPED_REASONS: List[Tuple[str, str]] = [
      'inference (it grounds with CG-DETR)'),
     ('action_embed.', 'legacy actionness MLP, unused by the release\'s '
      'inference'),
-    ('sam.', 'mask head (not implemented yet): SAM2 video segmenter'),
-    ('track_embed.', 'mask head (not implemented yet): SAM prompt MLP '
-     '(4096 -> 3x256)'),
-    ('track_embed_decode2.', 'mask head (not implemented yet): tracking box '
-     'MLP (4096 -> 4)'),
     ('merge_proj.', 'unused: token merging for use_clip=True, which the '
      'released model never runs'),
     ('qformer.bert.embeddings.position_ids', 'buffer: transformers rebuilds '

@@ -69,7 +69,8 @@ class TPOModel(BaseModel):
 
     Checkpoints (``state_dict``) hold every tensor except the frozen weights
     of components built from a ``pretrained`` source (e.g. a 7B LLM's base
-    weights), unless they were loaded from a checkpoint themselves.
+    weights, or a head's ``pretrained_submodules`` such as SAM2), unless they
+    were loaded from a checkpoint themselves.
     """
 
     def __init__(self,
@@ -255,8 +256,12 @@ class TPOModel(BaseModel):
         """Frozen tensors of ``pretrained`` components that no checkpoint
         loaded: the config rebuilds them, checkpoints leave them out."""
         keys = set()
-        for name in self._pretrained_modules:
-            module = getattr(self, name)
+        names = list(self._pretrained_modules)
+        for head_name, head in self.heads.items():
+            names += [f'heads.{head_name}.{sub}'
+                      for sub in getattr(head, 'pretrained_submodules', ())]
+        for name in names:
+            module = self.get_submodule(name)
             for key, param in module.named_parameters(remove_duplicate=False):
                 if not param.requires_grad:
                     keys.add(f'{name}.{key}')

@@ -3,6 +3,7 @@ from .cg_detr_head import CGDETRHead
 from .cg_detr_transformer import CGDETR
 from .mlp_temporal_head import MLPTemporalHead
 from .region_head import RegionHead
+from .sam2_mask_head import SAM2MaskHead
 from .temporal_features import (EncoderTextFeatures, EncoderVideoFeatures,
                                 MLLMTextFeatures, MLLMVideoFeatures,
                                 NpzTextFeatures, NpzVideoFeatures,
@@ -12,5 +13,5 @@ __all__ = [
     'BaseTaskHead', 'RegionHead', 'CGDETRHead', 'CGDETR', 'MLPTemporalHead',
     'NpzVideoFeatures', 'NpzTextFeatures', 'MLLMVideoFeatures',
     'MLLMTextFeatures', 'EncoderVideoFeatures', 'EncoderTextFeatures',
-    'QueryHashEmbedding'
+    'QueryHashEmbedding', 'SAM2MaskHead'
 ]

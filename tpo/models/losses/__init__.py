@@ -1,4 +1,6 @@
 from .box_losses import GIoULoss, L1Loss, MSELoss, generalized_box_iou
+from .mask_losses import (DiceLoss, IoUPredictionLoss, SigmoidFocalLoss,
+                          binary_mask_iou, dice_loss, sigmoid_focal_loss)
 from .saliency_losses import (CGDETRSaliencyLoss, MomentSentenceAlignLoss,
                               MomentTextDistillLoss, NegativePairLoss,
                               OrthogonalDummyLoss, RankContrastiveLoss,
@@ -12,5 +14,6 @@ __all__ = [
     'RankContrastiveLoss', 'NegativePairLoss', 'CGDETRSaliencyLoss',
     'MomentSentenceAlignLoss', 'MomentTextDistillLoss',
     'OrthogonalDummyLoss', 'saliency_margin', 'rank_contrastive',
-    'negative_pair'
+    'negative_pair', 'DiceLoss', 'IoUPredictionLoss', 'SigmoidFocalLoss',
+    'binary_mask_iou', 'dice_loss', 'sigmoid_focal_loss'
 ]

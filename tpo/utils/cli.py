@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 
@@ -25,8 +26,13 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def load_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the common options applied; the
-    work dir defaults to ``work_dirs/<config name>``."""
+    work dir defaults to ``work_dirs/<config name>``. The current directory
+    is put on ``sys.path`` first, so plugins of ``custom_imports`` import."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    # Plugins named in `custom_imports` (e.g. projects.point_head...) are
+    # importable from the directory the tool runs in, as in mmdetection.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

@@ -229,6 +229,14 @@ def test_unknown_head_task_is_an_error():
         MODELS.build(bad)
 
 
+def test_head_width_must_match_the_llm():
+    bad = tiny_model_cfg()
+    bad['heads']['region']['in_dims'] = 7
+    with pytest.raises(ValueError, match='heads.region.in_dims is 7, but '
+                       'the task embeddings are 64 wide'):
+        MODELS.build(bad)
+
+
 def test_head_without_samples_keeps_its_params_in_the_graph(model):
     """A batch with no sample of a head's task (DDP: every rank must produce
     gradients for the same parameters)."""

@@ -171,6 +171,11 @@ class TPOModel(BaseModel):
                 raise KeyError(
                     f'heads.{name} serves task {self.heads[name].task!r}, '
                     f'which is not in tasks {sorted(self.tasks)}')
+            if self.heads[name].in_dims != llm_dims:
+                raise ValueError(
+                    f'heads.{name}.in_dims is {self.heads[name].in_dims}, but '
+                    f'the task embeddings are {llm_dims} wide (the LLM '
+                    'hidden size): remove in_dims to have it filled in')
         self.loss_weights = dict(mllm=1.0, assign=1.0)
         self.loss_weights.update(loss_weights or {})
         self.max_new_tokens = max_new_tokens

@@ -1,7 +1,5 @@
 """The plugin example of projects/: a head in one file, registered through
 `custom_imports` and trained by the repo's runner."""
-import os
-import sys
 from pathlib import Path
 
 import torch

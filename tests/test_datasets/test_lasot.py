@@ -159,4 +159,4 @@ def test_lasot_flag_files(world, tmp_path):
 
 def test_bad_layout():
     with pytest.raises(ValueError, match='layout'):
-        LaSOTDataset(layout='got10k')
+        LaSOTDataset(layout='trackingnet')

@@ -1,11 +1,11 @@
 """The base class of the annotation readers."""
 import copy
 import os.path as osp
-from typing import List, Optional
+from typing import Any, Callable, Iterable, List, Optional
 
 from mmengine.dataset import BaseDataset
 
-from .annotation import require_path
+from .annotation import AnnotationError, require_path
 
 
 class TPOBaseDataset(BaseDataset):
@@ -30,6 +30,11 @@ class TPOBaseDataset(BaseDataset):
     """
 
     TASK: str = ''
+    #: Set to True (before :meth:`full_init`) to record every malformed
+    #: record in :attr:`parse_errors` and skip it instead of raising at the
+    #: first one; readers opt in by parsing through :meth:`parse_each`.
+    #: ``tools/dataset_converters/check_dataset.py`` uses it.
+    collect_errors: bool = False
 
     def __init__(self,
                  ann_file: str = '',
@@ -62,6 +67,24 @@ class TPOBaseDataset(BaseDataset):
         """Absolute path of a video or image named relative to
         ``data_prefix['video']``."""
         return osp.abspath(osp.join(self.data_prefix.get('video', ''), name))
+
+    def parse_each(self, parse: Callable[..., Any],
+                   rows: Iterable[Any]) -> List[Any]:
+        """``[parse(*row) for row in rows]`` (a row that is not a tuple is
+        passed as the one argument). With :attr:`collect_errors`, a row whose
+        parse raises :class:`AnnotationError` is recorded in
+        :attr:`parse_errors` and left out; otherwise the error propagates.
+        """
+        results = []
+        for row in rows:
+            args = row if isinstance(row, tuple) else (row, )
+            try:
+                results.append(parse(*args))
+            except AnnotationError as error:
+                if not self.collect_errors:
+                    raise
+                self.__dict__.setdefault('parse_errors', []).append(error)
+        return results
 
     def parse_data_list(self) -> List[dict]:
         """Read the annotations into items with ``video_path`` and the task

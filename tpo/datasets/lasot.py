@@ -1,7 +1,8 @@
-"""LaSOT single-object tracking sequences."""
+"""LaSOT and GOT-10k single-object tracking sequences."""
+import os
 import os.path as osp
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -48,16 +49,20 @@ def read_boxes(path: str) -> np.ndarray:
     return boxes
 
 
-def read_flags(path: str, field: str, num_frames: int) -> np.ndarray:
-    """The ``(T,)`` uint8 0/1 flags of a file holding one per frame (one a
-    line, or comma-separated on one line)."""
+def read_flags(path: str,
+               field: str,
+               num_frames: int,
+               max_value: int = 1) -> np.ndarray:
+    """The ``(T,)`` uint8 flags (``0..max_value``; 0/1 by default) of a file
+    holding one per frame (one a line, or comma-separated on one line)."""
     flags, line_no = [], 0
+    allowed = tuple(str(v) for v in range(max_value + 1))
     for line_no, values in _read_rows(path):
         for value in values:
-            if value not in ('0', '1'):
+            if value not in allowed:
                 raise AnnotationError(
-                    f'{path} line {line_no}: field {field!r} must be 0 or 1, '
-                    f'got {value!r}.')
+                    f'{path} line {line_no}: field {field!r} must be an '
+                    f'integer 0..{max_value}, got {value!r}.')
             flags.append(int(value))
             if len(flags) > num_frames:
                 raise AnnotationError(
@@ -81,6 +86,17 @@ class LaSOTDataset(TPOBaseDataset):
     ``annos/absent/{seq}.txt`` and ``annos/nlp/{seq}.txt``. Frames are
     ``{data_prefix.video}/{category}/{seq}/img/00000001.jpg...``.
 
+    ``layout='got10k'`` reads a GOT-10k split folder (``ann_file`` is its
+    ``list.txt``): ``{data_root}/{seq}/groundtruth.txt``, ``absence.label``
+    (0/1), ``cover.label`` (0-8, visible-ratio level) and
+    ``cut_by_image.label`` (0/1), with ``meta_info.ini``'s ``object_class``
+    as the category when present. Frames are
+    ``{data_prefix.video}/{seq}/00000001.jpg...``. The test split ships only
+    the first frame's box and no labels: such a sequence has one box row,
+    ``first_box_only=True`` and ``num_frames`` counted from its ``.jpg``
+    frames (1 when they are absent). GOT-10k has no language: its items have
+    no ``expression``; GOT-10k boxes are 0-based.
+
     Items: ``video_path`` and ``frame_dir`` (the absolute frame folder),
     ``task='track'``, ``source``, ``sequence``, ``category``,
     ``num_frames``, ``gt_track_bboxes`` ``(T, 4)`` float32 ``x, y, w, h`` as
@@ -90,27 +106,34 @@ class LaSOTDataset(TPOBaseDataset):
 
     Args:
         ann_file (str): The split list, e.g. ``'testing_set.txt'``.
-        layout (str): ``'lasot'`` or ``'annos'``. Defaults to ``'lasot'``.
-        one_based (bool): Whether the boxes are 1-based as in LaSOT's MATLAB
-            toolkit; ``gt_bboxes_xyxy`` is then ``(x - 1, y - 1, x - 1 + w,
-            y - 1 + h)``, else ``(x, y, x + w, y + h)``. Defaults to True.
+        layout (str): ``'lasot'``, ``'annos'`` or ``'got10k'``. Defaults to
+            ``'lasot'``.
+        one_based (bool, optional): Whether the boxes are 1-based as in
+            LaSOT's MATLAB toolkit; ``gt_bboxes_xyxy`` is then ``(x - 1,
+            y - 1, x - 1 + w, y - 1 + h)``, else ``(x, y, x + w, y + h)``.
+            Defaults to None: True for LaSOT, False for GOT-10k.
         **kwargs: See :class:`~tpo.datasets.base.TPOBaseDataset`.
     """
 
     TASK = 'track'
     METAINFO = dict(dataset_name='lasot')
-    LAYOUTS = ('lasot', 'annos')
+    LAYOUTS = ('lasot', 'annos', 'got10k')
+    # GOT-10k per-frame label files: (file name, item key, largest value)
+    GOT10K_LABELS = (('absence.label', 'absent', 1),
+                     ('cover.label', 'cover', 8),
+                     ('cut_by_image.label', 'cut_by_image', 1))
 
     def __init__(self,
                  ann_file: str = 'testing_set.txt',
                  layout: str = 'lasot',
-                 one_based: bool = True,
+                 one_based: Optional[bool] = None,
                  **kwargs) -> None:
         if layout not in self.LAYOUTS:
             raise ValueError(
                 f'layout must be one of {self.LAYOUTS}, got {layout!r}.')
         self.layout = layout
-        self.one_based = one_based
+        self.one_based = (layout != 'got10k'
+                          if one_based is None else one_based)
         super().__init__(ann_file=ann_file, **kwargs)
 
     def _ann_paths(self, category: str, seq: str) -> Tuple[str, ...]:
@@ -133,7 +156,42 @@ class LaSOTDataset(TPOBaseDataset):
             names = [line.strip() for line in f if line.strip()]
         if not names:
             raise AnnotationError(f'{self.ann_file}: no sequence names.')
-        return [self._parse_sequence(name) for name in names]
+        parse = (self._parse_got10k
+                 if self.layout == 'got10k' else self._parse_sequence)
+        return self.parse_each(parse, names)
+
+    def _boxes_xyxy(self, boxes: np.ndarray) -> np.ndarray:
+        offset = 1 if self.one_based else 0
+        x1y1 = boxes[:, :2] - offset
+        return np.concatenate([x1y1, x1y1 + boxes[:, 2:]], 1)
+
+    def _parse_got10k(self, seq: str) -> dict:
+        root = self.data_root or osp.dirname(self.ann_file)
+        folder = osp.join(root, seq)
+        boxes = read_boxes(osp.join(folder, 'groundtruth.txt'))
+        frame_dir = self.video_path(seq)
+        item = dict(
+            video_path=frame_dir,
+            frame_dir=frame_dir,
+            sequence=seq,
+            category=_got10k_class(osp.join(folder, 'meta_info.ini')),
+            num_frames=len(boxes),
+            gt_track_bboxes=boxes,
+            gt_bboxes_xyxy=self._boxes_xyxy(boxes),
+            first_box_only=False)
+        labels = [osp.join(folder, name) for name, _, _ in self.GOT10K_LABELS]
+        if len(boxes) == 1 and not any(map(osp.exists, labels)):
+            # test split: the first box only, no labels
+            frames = (sum(n.endswith('.jpg') for n in os.listdir(frame_dir))
+                      if osp.isdir(frame_dir) else 0)
+            item.update(
+                num_frames=max(frames, 1),
+                first_box_only=True,
+                absent=np.zeros(1, dtype=np.uint8))
+            return item
+        for path, (_, key, max_value) in zip(labels, self.GOT10K_LABELS):
+            item[key] = read_flags(path, key, len(boxes), max_value)
+        return item
 
     def _parse_sequence(self, seq: str) -> dict:
         category = seq.rsplit('-', 1)[0]
@@ -149,8 +207,6 @@ class LaSOTDataset(TPOBaseDataset):
         if not expression:
             raise AnnotationError(
                 f"{nlp_file} line 1: field 'expression' is empty.")
-        offset = 1 if self.one_based else 0
-        x1y1 = boxes[:, :2] - offset
         frame_dir = self.video_path(osp.join(category, seq, 'img'))
         return dict(
             video_path=frame_dir,
@@ -159,6 +215,19 @@ class LaSOTDataset(TPOBaseDataset):
             category=category,
             num_frames=len(boxes),
             gt_track_bboxes=boxes,
-            gt_bboxes_xyxy=np.concatenate([x1y1, x1y1 + boxes[:, 2:]], 1),
+            gt_bboxes_xyxy=self._boxes_xyxy(boxes),
             absent=absent,
             expression=expression)
+
+
+def _got10k_class(path: str) -> str:
+    """``object_class`` of a GOT-10k ``meta_info.ini`` (``key: value``
+    lines), or ``''`` without the file or the key."""
+    if not osp.isfile(path):
+        return ''
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.partition(':')
+            if key.strip() == 'object_class':
+                return value.strip()
+    return ''

@@ -1,6 +1,6 @@
 """MeViS referring video object segmentation annotations."""
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -40,6 +40,39 @@ def decode_masks(mask_rles: Sequence[Sequence[Optional[dict]]],
                 rle = mask_utils.frPyObjects(rle, *rle['size'])
             masks[out] |= mask_utils.decode(rle).astype(bool)
     return masks
+
+
+def parse_meta_expressions(
+        dataset: TPOBaseDataset,
+        parse_expression: Callable[[str, list, str, AnnotationRecord],
+                                   Any]) -> List[Any]:
+    """Parse every expression of a ``meta_expressions.json`` (``{"videos":
+    {vid: {"expressions": {exp_id: {...}}, "frames": [names]}}}``, the layout
+    of MeViS and Ref-YouTube-VOS) at ``dataset.ann_file``.
+
+    Calls ``parse_expression(vid, frames, exp_id, record)`` through
+    ``dataset.parse_each``, so that a reader collecting errors skips a bad
+    video or expression and goes on.
+    """
+    ann_file = dataset.ann_file
+    top = AnnotationRecord(ann_file, 'top level', load_json(ann_file))
+
+    def parse_video(vid: str, video: Any) -> List[Any]:
+        video = AnnotationRecord(ann_file, f'video {vid!r}', video)
+        frames = video.fetch('frames', list)
+        expressions = video.fetch('expressions', dict)
+        return dataset.parse_each(
+            lambda exp_id, expression: parse_expression(
+                vid, frames, exp_id,
+                AnnotationRecord(ann_file,
+                                 f'{video.label} expression {exp_id!r}',
+                                 expression)), expressions.items())
+
+    return [
+        item for items in dataset.parse_each(
+            parse_video,
+            top.fetch('videos', dict).items()) for item in items
+    ]
 
 
 @DATASETS.register_module()
@@ -89,39 +122,28 @@ class MeViSDataset(TPOBaseDataset):
 
     def parse_data_list(self) -> List[dict]:
         """One item per expression of every video."""
-        top = AnnotationRecord(self.ann_file, 'top level',
-                               load_json(self.ann_file))
-        videos = top.fetch('videos', dict)
         masks = None
         if self.mask_file:
             require_path(self.mask_file, f'{type(self).__name__}: mask_file')
             masks = AnnotationRecord(self.mask_file, 'top level',
                                      load_json(self.mask_file))
-        data_list = []
-        for vid, video in videos.items():
-            video = AnnotationRecord(self.ann_file, f'video {vid!r}', video)
-            frames = video.fetch('frames', list)
-            expressions = video.fetch('expressions', dict)
-            for exp_id, expression in expressions.items():
-                record = AnnotationRecord(
-                    self.ann_file, f'{video.label} expression {exp_id!r}',
-                    expression)
-                item = dict(
-                    video_path=self.video_path(vid + self.video_ext),
-                    vid=vid,
-                    exp_id=exp_id,
-                    expression=record.text('exp'),
-                    obj_ids=_as_list(record.fetch('obj_id')),
-                    anno_ids=[
-                        str(a) for a in _as_list(record.fetch('anno_id'))
-                    ],
-                    frame_names=frames)
-                if masks is not None:
-                    item.update(
-                        self._masks(record, item['anno_ids'], len(frames),
-                                    masks))
-                data_list.append(item)
-        return data_list
+
+        def parse(vid: str, frames: list, exp_id: str,
+                  record: AnnotationRecord) -> dict:
+            item = dict(
+                video_path=self.video_path(vid + self.video_ext),
+                vid=vid,
+                exp_id=exp_id,
+                expression=record.text('exp'),
+                obj_ids=_as_list(record.fetch('obj_id')),
+                anno_ids=[str(a) for a in _as_list(record.fetch('anno_id'))],
+                frame_names=frames)
+            if masks is not None:
+                item.update(
+                    self._masks(record, item['anno_ids'], len(frames), masks))
+            return item
+
+        return parse_meta_expressions(self, parse)
 
     def _masks(self, record: AnnotationRecord, anno_ids: List[str],
                num_frames: int, masks: AnnotationRecord) -> dict:

@@ -75,14 +75,21 @@ class RefCOCODataset(TPOBaseDataset):
         """One item per ref of :attr:`split` (per sentence in test mode)."""
         images, anns = self._load_instances()
         refs = load_json(self.ann_file, list)
-        data_list, splits = [], set()
-        for index, ref in enumerate(refs):
+        splits = set()
+
+        def parse(index: int, ref: dict) -> List[dict]:
             record = AnnotationRecord(self.ann_file, f'index {index}', ref,
                                       'ref_id')
             splits.add(record.get('split'))
-            if record.fetch('split', str) == self.split:
-                data_list.extend(self._parse_ref(record, images, anns))
-        if not data_list:
+            if record.fetch('split', str) != self.split:
+                return []
+            return self._parse_ref(record, images, anns)
+
+        data_list = [
+            item for items in self.parse_each(parse, enumerate(refs))
+            for item in items
+        ]
+        if not data_list and not getattr(self, 'parse_errors', None):
             raise AnnotationError(
                 f'{self.ann_file}: no ref has split {self.split!r}; the '
                 f'splits are {sorted(map(str, splits))}.')

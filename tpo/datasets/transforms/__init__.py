@@ -1,10 +1,15 @@
 from .formatting import FormatTaskConversation, PackTPOInputs
+from .frame_folders import ListFramePaths
 from .frame_sampling import (random_indices, uniform_indices,
                              window_to_frame_range)
+from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
+from .masks import LoadMaskletMasks, LoadPaletteMasks
 from .processing import ResizeFrames
 
 __all__ = [
-    'FormatTaskConversation', 'PackTPOInputs',     'uniform_indices', 'random_indices', 'window_to_frame_range',
-    'LoadVideoFrames', 'VideoReadError', 'ResizeFrames'
+    'FormatTaskConversation', 'PackTPOInputs', 'uniform_indices',
+    'random_indices', 'window_to_frame_range', 'LoadVideoFrames',
+    'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
+    'LoadMaskletMasks', 'LoadPaletteMasks'
 ]

@@ -18,3 +18,22 @@ __all__ = [
     'temporal_iou', 'charades_recall', 'qvhighlights_moment_retrieval',
     'qvhighlights_highlight_detection', 'qvhighlights_eval'
 ]
+# multiple-choice benchmarks (VideoMME, MLVU, MMIU, SEED-Bench-2)
+from .mcq_benchmarks import (mlvu_accuracy, mlvu_check_answer,  # noqa: E402
+                             mlvu_extract_answer, mmiu_accuracy,
+                             mmiu_check_answer, mmiu_extract_choice,
+                             mmiu_match_option, seedbench2_accuracy,
+                             seedbench2_extract_answer, videomme_accuracy,
+                             videomme_extract_answer)
+__all__ += [
+    'videomme_extract_answer', 'videomme_accuracy', 'mlvu_extract_answer',
+    'mlvu_check_answer', 'mlvu_accuracy', 'mmiu_extract_choice',
+    'mmiu_match_option', 'mmiu_check_answer', 'mmiu_accuracy',
+    'seedbench2_extract_answer', 'seedbench2_accuracy'
+]
+# NExT-GQA grounded QA
+from .nextgqa import (nextgqa_denormalize, nextgqa_eval,  # noqa: E402
+                      nextgqa_grounding, nextgqa_iou_iop,
+                      nextgqa_parse_option)
+__all__ += ['nextgqa_iou_iop', 'nextgqa_grounding', 'nextgqa_denormalize',
+            'nextgqa_parse_option', 'nextgqa_eval']

@@ -12,3 +12,11 @@ __all__ = [
     'ReferringVOSMetric', 'TrackingMetric',
     'MomentRetrievalMetric', 'TemporalGroundingRecall'
 ]
+# multiple-choice benchmarks (VideoMME, MLVU, MMIU, SEED-Bench-2)
+from .mcq_benchmarks import (MLVUAccuracy, MMIUAccuracy,  # noqa: E402
+                             SEEDBench2Accuracy, VideoMMEAccuracy)
+__all__ += ['VideoMMEAccuracy', 'MLVUAccuracy', 'MMIUAccuracy',
+            'SEEDBench2Accuracy']
+# NExT-GQA grounded QA
+from .nextgqa import NExTGQAMetric  # noqa: E402
+__all__ += ['NExTGQAMetric']

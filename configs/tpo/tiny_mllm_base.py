@@ -1,17 +1,18 @@
 # The base MLLM of the synthetic world. The paper starts TPO from a trained
 # VideoChat2; no weights can be downloaded for the tiny model, so this config
 # trains its stand-in on the world's conversation and multiple-choice data:
-# the connector and the LLM (through LoRA) learn to chat about videos. The
-# tiny ViT stays frozen at its random initialisation in every stage: random
-# patch features are usable at once, while training it from scratch at the
-# rate of the rest made it drift faster than the rest could follow.
+# the LLM (through LoRA) learns to chat about videos. The tiny ViT and
+# Q-Former stay at their random initialisation here: random features are
+# usable at once, while a connector trained on chat alone lost the spatial
+# detail that boxes need and the region head then learned markedly slower in
+# stage 2 (it trains from stage 2 on, the ViT never).
 _base_ = [
     '../_base_/models/tpo_tiny.py', '../_base_/datasets/synthetic_world.py',
     '../_base_/schedules/tiny_iters.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(
-    frozen_modules=('vision_encoder', 'task_tokens', 'heads'),
+    frozen_modules=('vision_encoder', 'connector', 'task_tokens', 'heads'),
     loss_weights=dict(region=0.0))
 
 train_dataloader = dict(

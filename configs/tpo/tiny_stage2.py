@@ -1,9 +1,8 @@
 # TPO stage 2, vision task training (Sec. 3.2): task tokens and task heads
 # are trained on task data with the LLM's LoRA. Table 16 also freezes the
 # connector, whose VideoChat2 weights were pretrained on millions of
-# captions; the tiny base MLLM's connector has seen 600 steps of chat only
-# and carries too little spatial detail for boxes, so here it trains too
-# (frozen, the region loss stays at the mean-box level). The tiny model has
+# captions; the tiny connector is still at its random initialisation (see
+# tiny_mllm_base.py), so here it trains with the head. The tiny model has
 # one head (region), so this stage trains on the referring data that feeds
 # it.
 _base_ = ['./tiny_stage1.py']

@@ -5,7 +5,6 @@ from typing import Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
-from mmcv.image.geometric import cv2_interp_codes
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 from PIL import Image
@@ -13,6 +12,7 @@ from PIL import Image
 from tpo.registry import TRANSFORMS
 from .frame_sampling import uniform_indices
 from .loading import VideoReadError
+from .processing import check_resize_args
 
 
 def _read_rgb(path: str) -> np.ndarray:
@@ -71,13 +71,7 @@ class LoadImageSequence(BaseTransform):
         if num_frames is not None and num_frames < 1:
             raise ValueError(f'num_frames must be >= 1, got {num_frames}.')
         if size is not None:
-            size = (size, size) if isinstance(size, int) else tuple(size)
-            if len(size) != 2 or min(size) < 1:
-                raise ValueError(f'size must be positive (h, w), got {size}.')
-        if interpolation not in cv2_interp_codes:
-            raise ValueError(f'interpolation must be one of '
-                             f'{sorted(cv2_interp_codes)}, '
-                             f'got {interpolation!r}.')
+            size = check_resize_args(size, interpolation)
         if on_error not in ('skip', 'raise'):
             raise ValueError("on_error must be 'skip' or 'raise', "
                              f'got {on_error!r}.')

@@ -9,6 +9,20 @@ from mmcv.transforms import BaseTransform
 from tpo.registry import TRANSFORMS
 
 
+def check_resize_args(size: Union[int, Tuple[int, int]],
+                      interpolation: str) -> Tuple[int, int]:
+    """Validate a target size and an mmcv interpolation name; returns the
+    size as ``(h, w)`` (an int is a square)."""
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f'size must be positive (h, w), got {size}.')
+    if interpolation not in cv2_interp_codes:
+        raise ValueError(f'interpolation must be one of '
+                         f'{sorted(cv2_interp_codes)}, '
+                         f'got {interpolation!r}.')
+    return size
+
+
 @TRANSFORMS.register_module()
 class ResizeFrames(BaseTransform):
     """Resize every frame of a clip.
@@ -43,14 +57,7 @@ class ResizeFrames(BaseTransform):
                  size: Union[int, Tuple[int, int]] = (224, 224),
                  keep_ratio: bool = False,
                  interpolation: str = 'bilinear') -> None:
-        size = (size, size) if isinstance(size, int) else tuple(size)
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError(f'size must be positive (h, w), got {size}.')
-        if interpolation not in cv2_interp_codes:
-            raise ValueError(f'interpolation must be one of '
-                             f'{sorted(cv2_interp_codes)}, '
-                             f'got {interpolation!r}.')
-        self.size = size
+        self.size = check_resize_args(size, interpolation)
         self.keep_ratio = keep_ratio
         self.interpolation = interpolation
 

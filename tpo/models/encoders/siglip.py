@@ -9,6 +9,7 @@ from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from tpo.registry import MODELS
 from tpo.utils.local_files import require_local_path
+from ..llms.causal_lm import hf_model_kwargs
 
 
 @MODELS.register_module()
@@ -66,11 +67,7 @@ class SigLIPVisionEncoder(BaseModule):
         if select_strategy not in ('full', 'default'):
             raise ValueError("select_strategy must be 'full' or 'default', "
                              f'got {select_strategy!r}')
-        kwargs = {}
-        if torch_dtype is not None:
-            kwargs['dtype'] = getattr(torch, torch_dtype)
-        if attn_implementation is not None:
-            kwargs['attn_implementation'] = attn_implementation
+        kwargs = hf_model_kwargs(torch_dtype, attn_implementation)
         if pretrained is not None:
             require_local_path(
                 pretrained, 'SigLIPVisionEncoder',

@@ -37,28 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .mlp import MLP
+
 
 def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     x = x.clamp(0, 1)
     return torch.log(x.clamp(min=eps) / (1 - x).clamp(min=eps))
-
-
-class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU in between."""
-
-    def __init__(self, in_dims: int, hidden_dims: int, out_dims: int,
-                 num_layers: int) -> None:
-        super().__init__()
-        dims = [in_dims] + [hidden_dims] * (num_layers - 1) + [out_dims]
-        self.layers = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = F.relu(x)
-        return x
 
 
 class LinearLayer(nn.Module):

@@ -27,6 +27,7 @@ from tpo.utils.local_files import require_local_path
 # box losses: L1Loss)
 from ..losses.mask_losses import binary_mask_iou
 from .base_task_head import BaseTaskHead
+from .mlp import MLP
 
 OBJECTIVES = ('prompt_distill', 'pixel')
 #: Mean / std (0-255 scale) of TPODataPreprocessor and of SAM2 (ImageNet).
@@ -113,25 +114,6 @@ def build_sam2_base(model_cfg: str,
         OmegaConf.update(cfg, f'model.{key}', value, merge=True,
                          force_add=True)
     return instantiate(cfg.model, _recursive_=True)
-
-
-class MLP(nn.Module):
-    """Linear layers with ReLU in between (the official ``MLP``: its keys
-    are ``layers.{i}.weight``, so ``track_embed.*`` maps one-to-one)."""
-
-    def __init__(self, in_dims: int, hidden_dims: int, out_dims: int,
-                 num_layers: int = 2) -> None:
-        super().__init__()
-        dims = [in_dims] + [hidden_dims] * (num_layers - 1) + [out_dims]
-        self.layers = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = F.relu(x)
-        return x
 
 
 def _describe(sample: TPODataSample) -> str:

@@ -8,6 +8,18 @@ from tpo.registry import MODELS
 from tpo.utils.local_files import require_local_path
 
 
+def hf_model_kwargs(torch_dtype: Optional[str],
+                    attn_implementation: Optional[str]) -> dict:
+    """``from_pretrained`` / ``from_config`` keyword arguments for a weight
+    dtype name (``'bfloat16'``) and an attention implementation."""
+    kwargs = {}
+    if torch_dtype is not None:
+        kwargs['dtype'] = getattr(torch, torch_dtype)
+    if attn_implementation is not None:
+        kwargs['attn_implementation'] = attn_implementation
+    return kwargs
+
+
 @MODELS.register_module()
 def HFCausalLM(config: Optional[dict] = None,
                pretrained: Optional[str] = None,
@@ -23,11 +35,7 @@ def HFCausalLM(config: Optional[dict] = None,
         torch_dtype: e.g. ``'bfloat16'``.
         attn_implementation: ``'sdpa'``, ``'eager'`` or ``'flash_attention_2'``.
     """
-    kwargs = {}
-    if torch_dtype is not None:
-        kwargs['dtype'] = getattr(torch, torch_dtype)
-    if attn_implementation is not None:
-        kwargs['attn_implementation'] = attn_implementation
+    kwargs = hf_model_kwargs(torch_dtype, attn_implementation)
     if pretrained is not None:
         require_local_path(
             pretrained, 'HFCausalLM',

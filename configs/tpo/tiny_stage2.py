@@ -17,7 +17,7 @@ train_dataloader = dict(
     dataset=dict(datasets=[_base_.refcoco_train]))
 
 # Schedule of this stage (derived fields reassigned explicitly).
-max_iters = 3000
+max_iters = 5000
 warmup_iters = int(0.2 * max_iters)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [

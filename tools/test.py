@@ -1,5 +1,8 @@
 """Evaluate a TPO checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
+import json
+import os
+import os.path as osp
 
 from tpo.utils.cli import add_common_args, load_config
 
@@ -13,6 +16,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--out',
         help='dump the predictions of every test sample to this .pkl/.json')
+    parser.add_argument(
+        '--submission-dir',
+        help='also write the official submission files there: '
+        'qvhighlights_submission.jsonl, tracking/<sequence>.txt, '
+        'masks/Annotations/<vid>/<exp_id>/<frame>.png')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -26,13 +34,26 @@ def main(argv=None) -> dict:
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='ProgressBarHook')
     ]
+    evaluator = cfg.test_evaluator
+    evaluator = list(evaluator) if isinstance(evaluator,
+                                              (list, tuple)) else [evaluator]
     if args.out is not None:
-        evaluator = cfg.test_evaluator
-        cfg.test_evaluator = (list(evaluator) if isinstance(
-            evaluator, (list, tuple)) else [evaluator]) + [
-                dict(type='DumpPredictions', out_file=args.out)
-            ]
-    return build_runner(cfg).test()
+        evaluator.append(dict(type='DumpPredictions', out_file=args.out))
+    if args.submission_dir is not None:
+        root = args.submission_dir
+        evaluator += [
+            dict(type='QVHighlightsSubmission',
+                 out_file=osp.join(root, 'qvhighlights_submission.jsonl')),
+            dict(type='TrackingSubmission',
+                 out_dir=osp.join(root, 'tracking')),
+            dict(type='MaskSubmission', out_dir=osp.join(root, 'masks')),
+        ]
+    cfg.test_evaluator = evaluator
+    metrics = build_runner(cfg).test()
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    with open(osp.join(cfg.work_dir, 'metrics.json'), 'w') as f:
+        json.dump(metrics, f, indent=1, default=float)
+    return metrics
 
 
 if __name__ == '__main__':

@@ -112,9 +112,18 @@ def test_test_tool_writes_predictions_and_metrics(tiny_world, tmp_path):
     cfg_path = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_path)
     out = str(tmp_path / 'preds.json')
+    submission = tmp_path / 'submission'
     metrics = test_tool.main([cfg_path, work_dir, '--work-dir',
-                              str(tmp_path / 'test'), '--out', out])
+                              str(tmp_path / 'test'), '--out', out,
+                              '--submission-dir', str(submission)])
     assert 'refcoco/Acc@0.5' in metrics and 'task_assign/Acc' in metrics
+    with open(tmp_path / 'test' / 'metrics.json') as f:
+        assert json.load(f) == pytest.approx(metrics)
+    # The temporal samples of the test set, as a QVHighlights submission
+    # (the tiny model has no temporal head: no window is predicted).
+    rows = [json.loads(line) for line in
+            (submission / 'qvhighlights_submission.jsonl').open()]
+    assert rows and all(r['pred_relevant_windows'] == [] for r in rows)
     with open(out) as f:
         preds = json.load(f)
     tasks = {p['task'] for p in preds}

@@ -27,6 +27,8 @@ class PointHead(BaseTaskHead):
         loss_point: loss between predicted and GT normalised centres.
     """
 
+    gt_fields = ('gt_bboxes', 'ori_shape')
+
     def __init__(self,
                  in_dims: int,
                  hidden_dims: int = 128,

@@ -229,6 +229,16 @@ def test_unknown_head_task_is_an_error():
         MODELS.build(bad)
 
 
+def test_a_sample_without_the_heads_targets_is_named(model):
+    sample = region_sample()
+    del sample.gt_bboxes
+    sample.set_metainfo(dict(video_path='refcoco/images/7.jpg'))
+    data = model.data_preprocessor(batch([sample]), True)
+    with pytest.raises(KeyError, match=r"heads.region \(RegionHead\) needs "
+                       r"\['gt_bboxes'\].*refcoco/images/7.jpg"):
+        model(**data, mode='loss')
+
+
 def test_head_width_must_match_the_llm():
     bad = tiny_model_cfg()
     bad['heads']['region']['in_dims'] = 7

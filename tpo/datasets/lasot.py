@@ -104,6 +104,15 @@ class LaSOTDataset(TPOBaseDataset):
     ``absent`` ``(T,)`` uint8 (full occlusion or out of view; the box of an
     absent frame is not meaningful) and ``expression``.
 
+    A sequence loads as a clip with ``ListFramePaths`` (frame names from
+    ``num_frames``: ``00000001.jpg`` ...), ``LoadImageSequence`` (samples
+    ``num_frames`` frames, records ``frame_inds``) and
+    ``SelectTrackTargets``, which keeps the per-frame rows of the sampled
+    frames (row ``t`` = clip frame ``t``, as the mask head and
+    ``TrackingMetric`` expect) and sets ``prompt_bboxes`` (the first
+    sampled frame's xyxy box) for the ``<track_box>`` placeholder; such a
+    ``'track'`` sample is served by the mask head (``TASK_ALIASES``).
+
     Args:
         ann_file (str): The split list, e.g. ``'testing_set.txt'``.
         layout (str): ``'lasot'``, ``'annos'`` or ``'got10k'``. Defaults to

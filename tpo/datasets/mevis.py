@@ -84,7 +84,9 @@ class MeViSDataset(TPOBaseDataset):
     ``{data_prefix.video}/{vid}.mp4``.
 
     The masks stay COCO RLEs; :func:`decode_masks` decodes the frames a
-    pipeline samples.
+    pipeline samples (the ``DecodeRLEMasks`` transform writes them as
+    ``gt_masks``, one per ``frame_inds``, for ``ReferringVOSMetric``; the
+    mask head also decodes the packed ``mask_rles`` itself).
 
     Items: ``video_path``, ``task='mask'``, ``source``, ``vid``, ``exp_id``,
     ``expression``, ``obj_ids``, ``anno_ids`` (str), ``frame_names`` and, with

@@ -97,7 +97,7 @@ class SAVDataset(TPOBaseDataset):
     (``expression`` with ``{box}`` replaced, e.g. "the object in the box
     <track_box>"), which fills the segmentation templates; with
     ``task='track'`` it is ``track_box``, which fills the tracking templates
-    (the model's task table must then have a ``'track'`` task).
+    (tracking samples are served by the mask head, see ``TASK_ALIASES``).
 
     The RLEs stay in the file unless ``keep_rles``: the ``LoadMaskletMasks``
     transform (or :func:`load_masklet` + :func:`decode_masklet`) reads them.

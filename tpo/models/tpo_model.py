@@ -11,8 +11,9 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from tpo.registry import MODELS, TOKENIZERS
-from tpo.structures import (BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER, TPO_TASKS,
-                            TPODataSample)
+from tpo.structures import (BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER,
+                            TASK_ALIASES, TPO_TASKS, TPODataSample)
+from tpo.utils import describe_sample
 from .llms.prompt_template import IGNORE_INDEX, PromptTemplate
 from .task_tokens import TaskTokens
 
@@ -39,6 +40,13 @@ class TPOModel(BaseModel):
         tokenizer: config of a ``TOKENIZERS`` builder.
         tasks: ``{task: {'begin': '<box_begin>', 'token': '<boxes>'}}``;
             defaults to :data:`tpo.structures.TPO_TASKS`.
+        task_aliases: ``{task: task whose tokens and head serve it}``;
+            defaults to :data:`tpo.structures.TASK_ALIASES`
+            (``track='mask'``: a tracking sample answers with the mask
+            tokens, the mask head predicts it, and at inference it gets the
+            mask head's output even when the mask task is not called).
+            Default aliases of a task not in ``tasks``, or of a task that
+            ``tasks`` lists itself, are ignored.
         heads: ``{name: head config}``; each head names the task it serves.
         prompt_template: keyword arguments of :class:`PromptTemplate`.
         lora: keyword arguments of ``peft.LoraConfig``, or None to train or
@@ -79,6 +87,7 @@ class TPOModel(BaseModel):
                  llm: dict,
                  tokenizer: dict,
                  tasks: Optional[Dict[str, dict]] = None,
+                 task_aliases: Optional[Dict[str, str]] = None,
                  heads: Optional[Dict[str, dict]] = None,
                  prompt_template: Optional[dict] = None,
                  lora: Optional[dict] = None,
@@ -104,6 +113,7 @@ class TPOModel(BaseModel):
             task: dict(spec)
             for task, spec in (tasks or TPO_TASKS).items()
         }
+        self.task_aliases = self._check_aliases(task_aliases)
         if padding_side not in ('left', 'right'):
             raise ValueError(
                 f"padding_side must be 'left' or 'right', got {padding_side!r}")
@@ -186,6 +196,27 @@ class TPOModel(BaseModel):
         self._freeze()
         self._register_load_state_dict_pre_hook(self._before_load)
         self.register_load_state_dict_post_hook(self._after_load)
+
+    def _check_aliases(self, aliases: Optional[Dict[str, str]]
+                       ) -> Dict[str, str]:
+        """The aliases that apply (see ``task_aliases``); given ones must
+        name tasks of the table."""
+        if aliases is not None:
+            unknown = {a: t for a, t in aliases.items() if t not in self.tasks}
+            if unknown:
+                raise KeyError(f'task_aliases {unknown} name tasks that are '
+                               f'not in tasks {sorted(self.tasks)}')
+        return {
+            alias: task
+            for alias, task in (TASK_ALIASES if aliases is None else
+                                aliases).items()
+            if task in self.tasks and alias not in self.tasks
+        }
+
+    def head_task(self, task: Optional[str]) -> Optional[str]:
+        """The task (of ``tasks``) whose tokens and head serve a sample of
+        ``task``: itself, or the task it aliases."""
+        return self.task_aliases.get(task, task)
 
     @staticmethod
     def _head_arguments(head_type) -> Set[str]:
@@ -568,6 +599,9 @@ class TPOModel(BaseModel):
         out = self._llm_forward(batch, output_hidden_states=True)
         losses = self._lm_losses(out.logits, batch['labels'])
         hidden = out.hidden_states[-1]
+        # Samples reach a head through its task token in their answers: a
+        # sample of an alias (tracking) carries the aliased task's token
+        # (FormatTaskConversation) and is that head's.
         for name, head in self.heads.items():
             weight = self.loss_weights.get(head.task, 1.0)
             if weight == 0:
@@ -581,6 +615,8 @@ class TPOModel(BaseModel):
                     p.sum() * 0 for p in head.parameters()) + \
                     self.task_tokens[head.task].sum() * 0
                 continue
+            self._check_gt_fields(name, head,
+                                  [data_samples[i] for i in indices])
             head_inputs = {
                 key: visual[key][indices]
                 for key in head.extra_inputs
@@ -592,6 +628,21 @@ class TPOModel(BaseModel):
             for key, value in head_losses.items():
                 losses[f'{name}.{key}'] = weight * value
         return losses
+
+    @staticmethod
+    def _check_gt_fields(name: str, head: nn.Module,
+                         samples: List[TPODataSample]) -> None:
+        """Fail, naming the head, field and sample, when a sample routed to
+        a head lacks a target field the head declares."""
+        for sample in samples:
+            missing = [f for f in getattr(head, 'gt_fields', ())
+                       if f not in sample]
+            if missing:
+                raise KeyError(
+                    f'heads.{name} ({type(head).__name__}) needs {missing} '
+                    f'in its {head.task!r} samples, but '
+                    f'{describe_sample(sample.to_dict())} has none: does '
+                    'its dataset provide these targets?')
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()
@@ -690,10 +741,12 @@ class TPOModel(BaseModel):
                       if t in self.begin_ids]
             sample.pred_task = self.tasks[begins[0]]['begin'] if begins \
                 else NO_TASK
-            if sample.get('task') in heads_by_task:
-                # A sample of a head's task always gets that head's output,
-                # empty when the model did not call the task.
-                states.setdefault(sample.task, [])
+            task = self.head_task(sample.get('task'))
+            if task in heads_by_task:
+                # A sample of a head's task (or of an alias of it: tracking
+                # -> mask) always gets that head's output, empty when the
+                # model did not call the task.
+                states.setdefault(task, [])
             for task, hidden in states.items():
                 head = heads_by_task.get(task)
                 if head is None:

@@ -20,6 +20,16 @@ class TPODataSample(BaseDataElement):
         - ``gt_bboxes``: ``(K, 4)`` float tensor, xyxy pixels of
           ``ori_shape``; for videos one box per annotated frame
         - ``pred_bboxes`` / ``pred_scores``: the head's output, same frame
+        - ``gt_masks``: ``(T, H, W)`` bool, one mask per sampled frame
+          (``frame_inds``) at ``ori_shape``; MeViS samples also carry
+          ``mask_rles`` (metainfo: per object, one RLE per video frame)
+        - ``gt_track_bboxes``: ``(T, 4)`` xywh pixels of the sampled frames
+          (tracking; ``absent`` in the metainfo: ``(T,)`` flags)
+        - ``prompt_bboxes``: ``(K, 4)`` xyxy pixels of ``ori_shape``
+          encoded at the ``<track_box>`` placeholders (tracking: the first
+          sampled frame's box)
+        - ``pred_masks`` / ``pred_mask_rles`` / ``pred_track_bboxes``: the
+          mask head's output, one per sampled frame
         - ``gt_task`` / ``pred_task``: the task-begin token expected and
           generated (task assignment)
         - ``gt_answer`` / ``pred_text``: the expected and generated text

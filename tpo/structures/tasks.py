@@ -10,6 +10,15 @@ TPO_TASKS = dict(
     mask=dict(begin='<track_begin>', token='<tracking>'),
 )
 
+#: Tasks without tokens of their own: their samples use the tokens of
+#: another task and are served by its head. Tracking (a box-prompted
+#: trajectory) is segmentation propagated from the first frame, so a
+#: ``'track'`` sample answers with the mask tokens
+#: (``<track_begin><tracking>``) and the mask head (SAM2) predicts its masks
+#: and boxes; its question holds the ``<track_box>`` placeholder. A task
+#: table that has a ``'track'`` entry of its own takes precedence.
+TASK_ALIASES = dict(track='mask')
+
 #: The placeholder of a user-given box in a prompt (tracking): its input
 #: embedding comes from the box-prompt encoder.
 BOX_PROMPT_TOKEN = '<track_box>'

@@ -4,12 +4,14 @@ from .frame_sampling import (random_indices, uniform_indices,
                              window_to_frame_range)
 from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
-from .masks import LoadMaskletMasks, LoadPaletteMasks
+from .masks import DecodeRLEMasks, LoadMaskletMasks, LoadPaletteMasks
 from .processing import ResizeFrames
+from .tracking import SelectTrackTargets
 
 __all__ = [
     'FormatTaskConversation', 'PackTPOInputs', 'uniform_indices',
     'random_indices', 'window_to_frame_range', 'LoadVideoFrames',
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
-    'LoadMaskletMasks', 'LoadPaletteMasks'
+    'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
+    'SelectTrackTargets'
 ]

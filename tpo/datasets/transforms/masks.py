@@ -61,3 +61,32 @@ class LoadMaskletMasks(BaseTransform):
                                              results['frame_inds'],
                                              results['mask_stride'])
         return results
+
+
+@TRANSFORMS.register_module()
+class DecodeRLEMasks(BaseTransform):
+    """Decode the MeViS ``mask_rles`` of the sampled frames: ``gt_masks``
+    holds, for each of ``frame_inds`` (positions in the video's frames, as
+    ``LoadVideoFrames`` and ``LoadImageSequence`` record them; all frames
+    when absent), the union of the expression's objects, at the RLEs' size.
+
+    ``ReferringVOSMetric`` reads ``gt_masks``; the mask head reads them too
+    (else it decodes ``mask_rles`` itself). A sample without ``mask_rles``
+    (a split without masks) passes unchanged.
+
+    Required Keys: mask_rles, frame_inds (optional), ori_shape (when every
+    RLE is None)
+
+    Added Keys: gt_masks ``(T, H, W)`` bool
+    """
+
+    def transform(self, results: dict) -> dict:
+        rles = results.get('mask_rles')
+        if rles is None:
+            return results
+        from ..mevis import decode_masks
+        sizes = [rle['size'] for obj in rles for rle in obj if rle is not None]
+        shape = tuple(sizes[0]) if sizes else tuple(results['ori_shape'][:2])
+        results['gt_masks'] = decode_masks(rles, shape,
+                                           results.get('frame_inds'))
+        return results

@@ -1,6 +1,6 @@
 """The contract between the TPO model and its task heads."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -20,7 +20,13 @@ class BaseTaskHead(BaseModule, metaclass=ABCMeta):
         in_dims: width of the task embeddings (the LLM hidden size).
         extra_inputs: names of the model inputs the head needs besides the
             task embeddings (e.g. ``('frames',)``, ``('visual_tokens',)``).
+
+    A head lists in ``gt_fields`` the data-sample fields its ``loss`` reads;
+    the model checks them before calling it, so a dataset that lacks one
+    fails with the head, the field and the sample named.
     """
+
+    gt_fields: Tuple[str, ...] = ()
 
     def __init__(self,
                  task: str,

@@ -28,6 +28,8 @@ class RegionHead(BaseTaskHead):
             clipped to the frame either way.
     """
 
+    gt_fields = ('gt_bboxes', 'ori_shape')
+
     def __init__(self,
                  in_dims: int,
                  hidden_dims: int = 256,

@@ -9,8 +9,12 @@ default_hooks = dict(
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# A .safetensors copy of the weights next to every checkpoint (same stem).
-custom_hooks = [dict(type='SafetensorsCheckpointHook')]
+# A .safetensors copy of the weights next to every checkpoint (same stem),
+# and a count of the samples skipped because their video could not be read.
+custom_hooks = [
+    dict(type='SafetensorsCheckpointHook'),
+    dict(type='SkippedSamplesHook'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -13,6 +13,7 @@ from tpo.registry import TRANSFORMS
 from .frame_sampling import uniform_indices
 from .loading import VideoReadError
 from .processing import check_resize_args
+from .skipped_samples import record_skipped_sample
 
 
 def _read_rgb(path: str) -> np.ndarray:
@@ -119,6 +120,7 @@ class LoadImageSequence(BaseTransform):
                 raise
             print_log(f'{error}. Skipping the sample.', logger='current',
                       level=logging.WARNING)
+            record_skipped_sample(str(paths[0]) if paths else '?', str(error))
             return None
         results['frames'] = frames
         results['frame_inds'] = inds

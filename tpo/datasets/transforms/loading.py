@@ -12,6 +12,7 @@ from PIL import Image
 from tpo.registry import TRANSFORMS
 from .frame_sampling import (random_indices, uniform_indices,
                              window_to_frame_range)
+from .skipped_samples import record_skipped_sample
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -219,6 +220,7 @@ class LoadVideoFrames(BaseTransform):
                 f'{message}. Skipping the sample.',
                 logger='current',
                 level=logging.WARNING)
+            record_skipped_sample(path, message)
             return None
         fps = float(fps)
         results['frames'] = frames

@@ -1,4 +1,5 @@
 from .progress_bar_hook import ProgressBarHook
 from .safetensors_checkpoint_hook import SafetensorsCheckpointHook
+from .skipped_samples_hook import SkippedSamplesHook
 
-__all__ = ['ProgressBarHook', 'SafetensorsCheckpointHook']
+__all__ = ['ProgressBarHook', 'SafetensorsCheckpointHook', 'SkippedSamplesHook']

@@ -99,10 +99,10 @@ class CharadesSTADataset(TPOBaseDataset):
         """One item per non-empty line of the annotation file."""
         durations = self._load_durations()
         with open(self.ann_file, encoding='utf-8') as f:
-            return [
-                self._parse_line(n, line.strip(), durations)
-                for n, line in enumerate(f, 1) if line.strip()
-            ]
+            return self.parse_each(
+                self._parse_line,
+                ((n, line.strip(), durations)
+                 for n, line in enumerate(f, 1) if line.strip()))
 
     def _parse_line(self, line_no: int, line: str,
                     durations: Dict[str, float]) -> dict:

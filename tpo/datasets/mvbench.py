@@ -100,12 +100,11 @@ class MVBenchDataset(TPOBaseDataset):
 
     def parse_data_list(self) -> List[dict]:
         """One item per question of every task file."""
-        return [
-            self._parse_item(
-                AnnotationRecord(path, f'index {index}', row), task_type)
-            for task_type, path in self._task_files().items()
-            for index, row in enumerate(load_json(path, list))
-        ]
+        return self.parse_each(
+            self._parse_item,
+            ((AnnotationRecord(path, f'index {index}', row), task_type)
+             for task_type, path in self._task_files().items()
+             for index, row in enumerate(load_json(path, list))))
 
     def _parse_item(self, record: AnnotationRecord, task_type: str) -> dict:
         question = record.text('question')

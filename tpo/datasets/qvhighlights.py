@@ -50,11 +50,10 @@ class QVHighlightsDataset(TPOBaseDataset):
 
     def parse_data_list(self) -> List[dict]:
         """One item per line of the jsonl file."""
-        return [
-            self._parse_row(
-                AnnotationRecord(self.ann_file, f'line {n}', row, 'qid'))
-            for n, row in iter_jsonl(self.ann_file)
-        ]
+        return self.parse_each(
+            self._parse_row,
+            (AnnotationRecord(self.ann_file, f'line {n}', row, 'qid')
+             for n, row in iter_jsonl(self.ann_file)))
 
     def _parse_row(self, record: AnnotationRecord) -> dict:
         vid = record.text('vid')

@@ -28,11 +28,10 @@ class VideoChat2ITDataset(TPOBaseDataset):
 
     def parse_data_list(self) -> List[dict]:
         """One item per entry of the JSON list."""
-        return [
-            self._parse_entry(
-                AnnotationRecord(self.ann_file, f'index {index}', entry))
-            for index, entry in enumerate(load_json(self.ann_file, list))
-        ]
+        return self.parse_each(
+            self._parse_entry,
+            (AnnotationRecord(self.ann_file, f'index {index}', entry)
+             for index, entry in enumerate(load_json(self.ann_file, list))))
 
     def _parse_entry(self, record: AnnotationRecord) -> dict:
         media = 'video' if 'video' in record else 'image'

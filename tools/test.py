@@ -3,6 +3,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import shutil
 
 from tpo.utils.cli import add_common_args, load_config
 
@@ -21,6 +22,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='also write the official submission files there: '
         'qvhighlights_submission.jsonl, tracking/<sequence>.txt, '
         'masks/Annotations/<vid>/<exp_id>/<frame>.png')
+    parser.add_argument(
+        '--no-resume',
+        action='store_true',
+        help='predict every batch again instead of reusing the predictions '
+        'an interrupted run of the same checkpoint left in the work dir')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -30,6 +36,14 @@ def main(argv=None) -> dict:
     cfg = load_config(args)
     from tpo.engine import build_runner, resolve_checkpoint
     cfg.load_from = resolve_checkpoint(args.checkpoint, key='checkpoint')
+    # Predictions are cached per batch; an interrupted run resumes from them.
+    cache_dir = osp.join(cfg.work_dir, 'prediction_cache')
+    if args.no_resume:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    stat = os.stat(cfg.load_from)
+    cfg.test_cfg = dict(
+        type='ResumableTestLoop', cache_dir=cache_dir,
+        key=f'{osp.abspath(cfg.load_from)}:{stat.st_size}:{stat.st_mtime}')
     cfg.default_hooks.logger.interval = 10**9  # the progress bar reports
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
         dict(type='ProgressBarHook')

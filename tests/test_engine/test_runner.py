@@ -1,5 +1,6 @@
 """The tiny model trained by mmengine's Runner through the real configs."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -131,3 +132,50 @@ def test_test_tool_writes_predictions_and_metrics(tiny_world, tmp_path):
     region = [p for p in preds if p['task'] == 'region']
     assert all(len(p['gt_bboxes']) == 1 for p in region)
     assert all('pred_bboxes' in p and 'pred_text' in p for p in region)
+
+
+@HOOKS.register_module()
+class StopTestAfter(Hook):
+    """Simulate a test job killed after its ``n``-th batch."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None,
+                        outputs=None):
+        if batch_idx + 1 == self.n:
+            raise KeyboardInterrupt('stopped')
+
+
+def test_interrupted_test_resumes_from_cached_predictions(
+        tiny_world, tmp_path, monkeypatch):
+    import sys
+    sys.path.insert(0, str(CONFIGS.parent / 'tools'))
+    import test as test_tool
+    from tpo.models import TPOModel
+    work_dir = str(tmp_path / 'train')
+    build_runner(stage3_cfg(tiny_world, work_dir)).train()
+    cfg = stage3_cfg(tiny_world, work_dir)
+    cfg_path, stopped_path = str(tmp_path / 'cfg.py'), str(tmp_path / 's.py')
+    cfg.dump(cfg_path)
+    cfg.custom_hooks = [dict(type='StopTestAfter', n=2)]
+    cfg.dump(stopped_path)
+    calls = []
+    real = TPOModel.test_step
+    monkeypatch.setattr(TPOModel, 'test_step',
+                        lambda self, data: calls.append(1) or real(self, data))
+    test_dir = str(tmp_path / 'test')
+    with pytest.raises(KeyboardInterrupt):
+        test_tool.main([stopped_path, work_dir, '--work-dir', test_dir])
+    cache = osp.join(test_dir, 'prediction_cache', 'rank0')
+    assert sorted(f for f in os.listdir(cache) if f.endswith('.pt')) == [
+        'batch_000000.pt', 'batch_000001.pt']
+    calls.clear()
+    resumed = test_tool.main([cfg_path, work_dir, '--work-dir', test_dir])
+    num_batches = len(calls) + 2  # the two cached batches were not predicted
+    assert not osp.exists(cache)  # done: nothing left to resume
+    calls.clear()
+    fresh = test_tool.main([cfg_path, work_dir, '--work-dir', test_dir,
+                            '--no-resume'])
+    assert len(calls) == num_batches
+    assert resumed == pytest.approx(fresh)

@@ -6,6 +6,9 @@ base_lr = 5e-4
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # Per-module learning rates from paramwise_cfg, groups of equal
+    # hyper-parameters merged, and a trainable/frozen summary at start.
+    constructor='TPOOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=base_lr, weight_decay=0.02,
                    betas=(0.9, 0.999)),
     clip_grad=dict(max_norm=1.0),

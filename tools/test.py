@@ -42,6 +42,7 @@ def main(argv=None) -> dict:
         shutil.rmtree(cache_dir, ignore_errors=True)
     stat = os.stat(cfg.load_from)
     cfg.test_cfg = dict(
+        cfg.get('test_cfg') or {},
         type='ResumableTestLoop', cache_dir=cache_dir,
         key=f'{osp.abspath(cfg.load_from)}:{stat.st_size}:{stat.st_mtime}')
     cfg.default_hooks.logger.interval = 10**9  # the progress bar reports

@@ -159,14 +159,6 @@ class MixedDataset(ConcatDataset):
             self.full_init()
         return super().__getitem__(int(self.table[idx]))
 
-    def get_subset_(self, indices):
-        raise NotImplementedError(
-            f'{type(self).__name__} cannot be subset; subset its sources.')
-
-    def get_subset(self, indices):
-        raise NotImplementedError(
-            f'{type(self).__name__} cannot be subset; subset its sources.')
-
 
 @DATA_SAMPLERS.register_module()
 class RatioSampler(Sampler):

@@ -2,7 +2,7 @@
 import contextlib
 import inspect
 import logging
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -271,12 +271,13 @@ class TPOModel(BaseModel):
             key = key.replace(part, '')
         return key
 
-    def _adapt_llm_keys(self, state_dict: dict, prefix: str) -> None:
+    def _adapt_llm_keys(self, state_dict: dict, prefix: str,
+                        own_keys: Iterable[str]) -> None:
         """Let a checkpoint of the LLM without LoRA (a previous stage, or
         released weights) load into the LoRA-wrapped LLM: each plain weight
         goes to every parameter that peft derived from it."""
         own = {}
-        for key in nn.Module.state_dict(self):
+        for key in own_keys:
             own.setdefault(self._plain_name(key), []).append(key)
         for key in [k for k in state_dict if k.startswith(prefix + 'llm.')]:
             name = key[len(prefix):]
@@ -317,8 +318,8 @@ class TPOModel(BaseModel):
     def _before_load(self, state_dict: dict, prefix: str, *args) -> None:
         """Adapt plain LLM keys, then check the checkpoint against the model
         (see ``strict_load``) before any tensor is copied."""
-        self._adapt_llm_keys(state_dict, prefix)
         own = nn.Module.state_dict(self, keep_vars=True)
+        self._adapt_llm_keys(state_dict, prefix, own)
         incoming = {
             k[len(prefix):]: k
             for k in state_dict if k.startswith(prefix)

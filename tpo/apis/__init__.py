@@ -1,0 +1,3 @@
+from .inferencer import TPOInferencer
+
+__all__ = ['TPOInferencer']

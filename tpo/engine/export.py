@@ -96,6 +96,39 @@ def build_model_from_checkpoint(config: Union[str, Config],
     return model, cfg, path
 
 
+def build_model_from_export(folder: str,
+                            cfg_options: Optional[dict] = None) -> tuple:
+    """Build the model of an :func:`export_hf` folder: its config, with the
+    merged LLM (frozen, no LoRA) and the tokenizer read from the folder and
+    every other tensor from ``tpo_components.safetensors``. Returns
+    ``(model, cfg)``."""
+    for name in (CONFIG_FILE, COMPONENTS_FILE, 'config.json'):
+        if not osp.isfile(osp.join(folder, name)):
+            raise FileNotFoundError(
+                f'{folder} lacks {name}: it is not a folder written by '
+                'tools/model_converters/export_hf.py')
+    cfg = load_config(osp.join(folder, CONFIG_FILE), cfg_options)
+    llm = dict(type='HFCausalLM', pretrained=folder)
+    for key in ('torch_dtype', 'attn_implementation'):
+        if cfg.model.llm.get(key) is not None:
+            llm[key] = cfg.model.llm[key]
+    cfg.model.llm = llm
+    cfg.model.tokenizer = dict(type='PretrainedTokenizer', path=folder)
+    cfg.model.lora = None
+    cfg.model.frozen_modules = tuple(
+        m for m in cfg.model.get('frozen_modules', ()) if m != 'llm') + (
+            'llm', )
+    from mmengine.registry import init_default_scope
+
+    from tpo.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'tpo'))
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(
+        checkpoint_state_dict(osp.join(folder, COMPONENTS_FILE)))
+    model.eval()
+    return model, cfg
+
+
 def non_llm_state_dict(model: nn.Module, llm_name: str = 'llm') -> dict:
     """Every parameter and persistent buffer of ``model`` outside its LLM,
     whatever ``model.state_dict()`` is trimmed to."""

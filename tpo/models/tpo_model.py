@@ -2,11 +2,13 @@
 import contextlib
 import inspect
 import logging
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+import math
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
+                    Tuple)
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from torch import nn
 
@@ -20,6 +22,21 @@ from .task_tokens import TaskTokens
 NO_TASK = 'none'
 # Parameters that peft adds to a plain LLM (fresh when a checkpoint has none).
 ADAPTER_KEYS = ('lora_', 'trainable_tokens_delta')
+
+
+def sample_tokens(logits: torch.Tensor, temperature: float, top_p: float,
+                  generator: Optional[torch.Generator] = None
+                  ) -> torch.Tensor:
+    """One token per row of ``logits`` ``(B, V)``, drawn from the softmax of
+    ``logits / temperature`` restricted to the nucleus of mass ``top_p``
+    (the most probable token always stays in)."""
+    probs = torch.softmax(logits.float() / temperature, -1)
+    if top_p < 1:
+        sorted_probs, order = probs.sort(-1, descending=True)
+        outside = sorted_probs.cumsum(-1) - sorted_probs >= top_p
+        sorted_probs = sorted_probs.masked_fill(outside, 0)
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
 @MODELS.register_module()
@@ -556,12 +573,15 @@ class TPOModel(BaseModel):
     def forward(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[TPODataSample]] = None,
-                mode: str = 'tensor'):
+                mode: str = 'tensor',
+                **generate_kwargs):
+        """``mode='predict'`` passes ``generate_kwargs`` (sampling
+        settings, see :meth:`generate`) on to :meth:`predict`."""
         with self._autocast(inputs.device):
             if mode == 'loss':
                 return self.loss(inputs, data_samples)
             if mode == 'predict':
-                return self.predict(inputs, data_samples)
+                return self.predict(inputs, data_samples, **generate_kwargs)
             if mode == 'tensor':
                 visual = self.encode_video(inputs, data_samples)
                 batch = self._batch_embeddings(visual['visual_embeds'],
@@ -630,6 +650,35 @@ class TPOModel(BaseModel):
                 losses[f'{name}.{key}'] = weight * value
         return losses
 
+    def parse_losses(self, losses: Dict[str, torch.Tensor]
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """:meth:`BaseModel.parse_losses` that fails before the backward
+        pass when the total loss is NaN or infinite, naming the iteration
+        (1-based, as logged) and the loss terms at fault: the weights are
+        not updated with it."""
+        loss, log_vars = super().parse_losses(losses)
+        # One host sync per iteration; the terms are looked at only when the
+        # total is not finite (any non-finite term makes it so).
+        if not isinstance(loss, torch.Tensor) or torch.isfinite(loss).all():
+            return loss, log_vars
+        values = {k: v.item() for k, v in log_vars.items() if 'loss' in k}
+        bad = [k for k, v in values.items()
+               if k != 'loss' and not math.isfinite(v)] or ['loss']
+        iteration = MessageHub.get_current_instance().get_info('iter')
+        where = '' if iteration is None else f'iteration {iteration + 1}: '
+        terms = ', '.join(f"loss term '{k}' is {values[k]}" for k in bad)
+        all_terms = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
+        raise FloatingPointError(
+            f'{where}{terms} ({all_terms}). The backward pass and optimizer '
+            'step of this batch were not run. Usual causes: a learning rate '
+            'too high for the module behind that term (lower optimizer.lr or '
+            'its lr_mult in optim_wrapper.paramwise_cfg.custom_keys, or warm '
+            'up longer), no gradient clipping (optim_wrapper.clip_grad='
+            "dict(max_norm=1.0)), float16 overflow (use model.amp_dtype="
+            "'bfloat16'), or a degenerate sample in this batch (e.g. an "
+            'empty box). Fix the config, then continue from the last '
+            'checkpoint with `tools/train.py CONFIG --resume`.')
+
     @staticmethod
     def _check_gt_fields(name: str, head: nn.Module,
                          samples: List[TPODataSample]) -> None:
@@ -647,18 +696,48 @@ class TPOModel(BaseModel):
 
     # ------------------------------------------------------------ inference
     @torch.no_grad()
-    def generate(self, prompts: List[torch.Tensor]
+    def generate(self,
+                 prompts: List[torch.Tensor],
+                 max_new_tokens: Optional[int] = None,
+                 do_sample: bool = False,
+                 temperature: float = 1.0,
+                 top_p: float = 1.0,
+                 generator: Optional[torch.Generator] = None,
+                 logits_processor: Optional[Callable[[int, torch.Tensor],
+                                                     torch.Tensor]] = None
                  ) -> Tuple[List[List[int]], List[Dict[str, list]]]:
-        """Greedy batched decoding with task routing.
+        """Batched decoding with task routing, greedy by default.
 
         Prompts (input embeddings) are left-padded. When a sample emits a
         task-begin token, its task token is fed in the same step right
         after it (the KV cache is kept) and the last hidden state there is
         recorded for the task's head; the other samples pad that step.
 
+        Args:
+            prompts: one ``(L_i, C)`` embedding row per sample.
+            max_new_tokens: decoding steps; defaults to the model's
+                ``max_new_tokens``.
+            do_sample: draw each token from the softmax of the logits over
+                ``temperature``, restricted to the smallest set of tokens
+                whose probability reaches ``top_p`` (nucleus sampling);
+                else take the argmax.
+            generator: random generator of the draws (reproducible
+                sampling).
+            logits_processor: ``(step, logits (B, V)) -> logits``, applied
+                before each choice (e.g. to force tokens).
+
         Returns, per sample, the generated ids (task tokens included, up to
         EOS) and ``{task: [hidden states]}``.
         """
+        if do_sample and not (temperature > 0 and 0 < top_p <= 1):
+            raise ValueError(
+                'sampling needs temperature > 0 and 0 < top_p <= 1, got '
+                f'temperature={temperature}, top_p={top_p}')
+        max_new_tokens = self.max_new_tokens if max_new_tokens is None \
+            else max_new_tokens
+        if max_new_tokens < 1:
+            raise ValueError(
+                f'max_new_tokens must be >= 1, got {max_new_tokens}')
         num = len(prompts)
         embed_layer = self.llm.get_input_embeddings()
         batch = self._stack(prompts, 'left')
@@ -668,8 +747,11 @@ class TPOModel(BaseModel):
         generated = [[] for _ in range(num)]
         states = [{} for _ in range(num)]
         done = [False] * num
-        for _ in range(self.max_new_tokens):
-            tokens = logits.argmax(-1).tolist()
+        for step_index in range(max_new_tokens):
+            if logits_processor is not None:
+                logits = logits_processor(step_index, logits)
+            tokens = (sample_tokens(logits, temperature, top_p, generator)
+                      if do_sample else logits.argmax(-1)).tolist()
             steps, routed = [], []
             for i, token in enumerate(tokens):
                 if done[i]:
@@ -721,7 +803,10 @@ class TPOModel(BaseModel):
         return generated, states
 
     def predict(self, inputs: torch.Tensor,
-                data_samples: List[TPODataSample]) -> List[TPODataSample]:
+                data_samples: List[TPODataSample],
+                **generate_kwargs) -> List[TPODataSample]:
+        """Generate answers (``generate_kwargs``: see :meth:`generate`) and
+        run the heads of the tasks they call."""
         visual = self.encode_video(inputs, data_samples)
         heads_by_task = {head.task: head for head in self.heads.values()}
         prompts = []
@@ -732,7 +817,7 @@ class TPOModel(BaseModel):
                                             sample.get('instruction', ''))
             prompts.append(
                 self._embed(ids, visual['visual_embeds'][b], sample)[0])
-        all_generated, all_states = self.generate(prompts)
+        all_generated, all_states = self.generate(prompts, **generate_kwargs)
         for b, (sample, generated, states) in enumerate(
                 zip(data_samples, all_generated, all_states)):
             if generated and generated[-1] == self.tokenizer.eos_token_id:
@@ -758,5 +843,7 @@ class TPOModel(BaseModel):
                     key: visual[key][b:b + 1]
                     for key in head.extra_inputs
                 }
-                head.predict([embeddings], head_inputs, [sample])
+                # Heads run in float32, also under autocast (as in `loss`).
+                with torch.autocast(inputs.device.type, enabled=False):
+                    head.predict([embeddings], head_inputs, [sample])
         return data_samples

@@ -131,6 +131,19 @@ def test_frozen_modules_get_no_grad_and_stay_in_eval():
     assert all(p.grad is None for p in model.vision_encoder.parameters())
 
 
+def test_runner_init_weights_leaves_the_built_llm_and_fresh_lora():
+    """The Runner calls ``init_weights()`` before ``load_from``: Hugging
+    Face's own init must not re-draw LoRA (B starts at zero) or the LLM."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg())
+    built = {n: p.detach().clone() for n, p in model.named_parameters()}
+    lora_b = [p for n, p in model.named_parameters() if 'lora_B' in n]
+    assert lora_b and all(not p.any() for p in lora_b)
+    model.init_weights()
+    for name, param in model.named_parameters():
+        assert torch.equal(param, built[name]), name
+
+
 def test_zero_weighted_task_skips_its_head():
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(loss_weights=dict(region=0.0)))

@@ -423,6 +423,20 @@ class TPOModel(BaseModel):
             for param in module.parameters():
                 param.requires_grad_(False)
 
+    def init_weights(self) -> None:
+        """mmengine's ``init_weights`` (the Runner calls it before
+        ``load_from``), leaving out Hugging Face and PEFT modules: they were
+        initialised when built, from their pretrained weights or their
+        config, and their own ``init_weights`` would re-draw every weight
+        they did not load, e.g. LoRA's B matrices, which must start at zero
+        so that fresh adapters leave the LLM unchanged."""
+        from peft import PeftModel
+        from transformers import PreTrainedModel
+        for module in self.modules():
+            if isinstance(module, (PreTrainedModel, PeftModel)):
+                module.is_init = True
+        super().init_weights()
+
     def train(self, mode: bool = True) -> 'TPOModel':
         super().train(mode)
         for path in self.frozen_modules:

@@ -6,8 +6,11 @@ constructor then makes one parameter group per parameter, which is
 thousands of groups for a 7B LLM with LoRA; DeepSpeed and fused optimizers
 slow down with that many. This constructor applies the same rules, skips
 frozen parameters, merges the groups whose hyper-parameters are identical
-and logs, per module, what trains at which rate.
+and logs, per module, what trains at which rate. A custom key that matches
+no parameter (a typo, or a module the model does not have) fails when the
+optimizer is built, before the first iteration.
 """
+import difflib
 import logging
 from collections import OrderedDict
 from typing import Dict, List, Tuple
@@ -81,11 +84,44 @@ class TPOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     3. A table of every module (trainable / frozen parameter counts, its
        learning rate and weight decay) is logged.
 
+    A ``custom_keys`` key that is a substring of no parameter name, trainable
+    or frozen, raises a :class:`ValueError` naming the key and the closest
+    module names, before any group is built.
+
     After a call, ``group_records`` holds, per optimizer group, its
     hyper-parameters, the number of tensors and elements, and the module
     prefixes (rows of the table) it holds; ``module_table`` holds the rows.
     The built optimizer wrapper gets the same two attributes.
     """
+
+    def check_custom_keys(self, model: nn.Module) -> None:
+        """Fail, naming the key and the closest module names, when a
+        ``paramwise_cfg.custom_keys`` key matches no parameter of ``model``
+        (mmengine would silently give it no effect)."""
+        names = [name for name, _ in model.named_parameters()]
+        unused = [
+            key for key in self.paramwise_cfg.get('custom_keys', {})
+            if not any(key in name for name in names)
+        ]
+        if not unused:
+            return
+        modules = [name for name, _ in model.named_modules() if name]
+        lines = []
+        for key in unused:
+            # Module names as deep as the key, e.g. 'heads.region' for
+            # 'heads.regoin' or 'heads.temporal'.
+            depth = key.strip('.').count('.')
+            close = difflib.get_close_matches(
+                key, [m for m in modules if m.count('.') == depth], n=3,
+                cutoff=0.4)
+            hint = f'closest module names: {close}' if close else \
+                f'top-level modules: {[m for m in modules if "." not in m]}'
+            lines.append(f'  {key!r} ({hint})')
+        raise ValueError(
+            'optim_wrapper.paramwise_cfg.custom_keys: '
+            f'{len(unused)} key(s) match no parameter (trainable or frozen) '
+            f'of {type(model).__name__}; a key applies to the parameters '
+            'whose full name contains it. Fix or remove:\n' + '\n'.join(lines))
 
     def _param_groups(self, model: nn.Module) -> List[dict]:
         params: List[dict] = []
@@ -196,6 +232,7 @@ class TPOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def __call__(self, model: nn.Module) -> OptimWrapper:
         if hasattr(model, 'module'):
             model = model.module
+        self.check_custom_keys(model)
         names = {}
         for name, param in model.named_parameters():
             names.setdefault(id(param), name)

@@ -1,9 +1,16 @@
 """Train a TPO model: ``python tools/train.py CONFIG [options]``."""
 import argparse
+import os.path as osp
 
 from mmengine.config import Config
 
 from tpo.utils.cli import add_common_args, load_config
+
+
+STRATEGIES = ('deepspeed_zero2', 'deepspeed_zero3', 'fsdp')
+STRATEGY_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
+    'strategies')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -18,6 +25,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         'or "auto"), or from the checkpoint PATH given')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision training')
+    parser.add_argument(
+        '--strategy',
+        choices=STRATEGIES,
+        help='train with DeepSpeed ZeRO-2/3 or FSDP (mmengine FlexibleRunner):'
+        ' the `strategy` of configs/_base_/strategies/<name>.py replaces the '
+        "config's")
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -32,6 +45,9 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if args.strategy:
+        cfg.strategy = Config.fromfile(
+            osp.join(STRATEGY_DIR, f'{args.strategy}.py')).strategy
     return cfg
 
 

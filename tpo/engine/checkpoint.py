@@ -1,5 +1,6 @@
 """Checkpoint paths and a ``weights_only`` loader for mmengine checkpoints."""
 import copyreg
+import glob
 import os.path as osp
 
 import numpy as np
@@ -29,11 +30,22 @@ _SAFE_GLOBALS = [
                                  np.bool_)]
 
 
+def is_deepspeed_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a checkpoint folder that DeepSpeed saved (what
+    mmengine's DeepSpeedStrategy writes as ``work_dir/iter_N.pth/``)."""
+    return osp.isdir(path) and bool(
+        glob.glob(osp.join(path, '*model_states.pt')))
+
+
 def load_checkpoint_file(filename: str, map_location=None) -> dict:
     """Load a local checkpoint without unpickling arbitrary objects:
-    ``.safetensors`` through safetensors, anything else with
+    ``.safetensors`` through safetensors, a DeepSpeed checkpoint folder as
+    its consolidated weights (DeepSpeed's own pickles), anything else with
     ``torch.load(weights_only=True)``."""
     filename = osp.expanduser(filename)
+    if osp.isdir(filename):
+        from .strategies import zero_checkpoint_state_dict
+        return zero_checkpoint_state_dict(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     if filename.endswith('.safetensors'):
@@ -50,21 +62,25 @@ CheckpointLoader.register_scheme(
 
 
 def resolve_checkpoint(path: str, key: str = 'load_from') -> str:
-    """A checkpoint file, or the last checkpoint of a work dir.
+    """A checkpoint file (or DeepSpeed checkpoint folder), or the last
+    checkpoint of a work dir.
 
     Raises a :class:`FileNotFoundError` naming the config ``key`` when
     neither exists (e.g. the previous training stage has not been run).
     """
-    if osp.isfile(path):
+    def is_checkpoint(candidate: str) -> bool:
+        return osp.isfile(candidate) or is_deepspeed_checkpoint(candidate)
+
+    if is_checkpoint(path):
         return path
     marker = osp.join(path, 'last_checkpoint')
     if osp.isdir(path) and osp.isfile(marker):
         with open(marker) as f:
             last = f.read().strip()
-        if osp.isfile(last):
+        if is_checkpoint(last):
             return last
         last = osp.join(path, osp.basename(last))
-        if osp.isfile(last):
+        if is_checkpoint(last):
             return last
     raise FileNotFoundError(
         f'{key}={path!r}: no checkpoint file, and no work dir with a '

@@ -1,10 +1,11 @@
 """Build an mmengine Runner from a tpo config."""
 import os
+from typing import Union
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import FlexibleRunner, Runner
 
 from .checkpoint import resolve_checkpoint
 
@@ -12,26 +13,40 @@ from .checkpoint import resolve_checkpoint
 def init_cpu_distributed(cfg: Config) -> None:
     """Distributed training without GPUs (gloo): mmengine's launcher would
     pin a CUDA device and wrap the model with ``device_ids=[rank]``, so the
-    process group is started here and DDP gets no device ids."""
+    process group is started here and DDP gets no device ids (a config with
+    a ``strategy`` keeps its own wrapper)."""
     if not dist.is_initialized():
         dist.init_process_group(
             'gloo', rank=int(os.environ['RANK']),
             world_size=int(os.environ['WORLD_SIZE']))
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.get('strategy'):
+        return
     wrapper = dict(type='MMDistributedDataParallel', device_ids=None,
                    broadcast_buffers=False)
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
     cfg.model_wrapper_cfg = wrapper
 
 
-def build_runner(cfg: Config) -> Runner:
+def build_runner(cfg: Config) -> Union[Runner, FlexibleRunner]:
     """``Runner.from_cfg`` after resolving ``load_from`` (a work dir stands
     for its last checkpoint, and a missing one fails before any work) and,
     for a ``pytorch`` (torchrun) launch on a machine without CUDA, starting
-    gloo."""
+    gloo.
+
+    A config with a ``strategy`` (DeepSpeed ZeRO or FSDP, see
+    ``configs/_base_/strategies/``) gets mmengine's ``FlexibleRunner``
+    instead, with the config fitted to the strategy by
+    :func:`tpo.engine.strategies.configure_strategy` (which checks a
+    DeepSpeed config against the batch size and accumulation).
+    """
     if cfg.get('load_from'):
         cfg.load_from = resolve_checkpoint(cfg.load_from)
-    if cfg.get('launcher', 'none') == 'pytorch' and \
-            not torch.cuda.is_available():
+    on_gpu = torch.cuda.is_available()
+    if cfg.get('launcher', 'none') == 'pytorch' and not on_gpu:
         init_cpu_distributed(cfg)
-    return Runner.from_cfg(cfg)
+    if not cfg.get('strategy'):
+        return Runner.from_cfg(cfg)
+    from .strategies import configure_strategy
+    configure_strategy(cfg, on_gpu)
+    return FlexibleRunner.from_cfg(cfg)

@@ -1,5 +1,4 @@
 """Deterministic writers for rendered frames: H.264 mp4 and JPEG."""
-import av
 import numpy as np
 from PIL import Image
 
@@ -13,6 +12,7 @@ JPEG_QUALITY = 95
 
 def write_mp4(path: str, frames: np.ndarray, fps: int) -> None:
     """Write ``(T, H, W, 3)`` uint8 RGB frames (even H and W) to ``path``."""
+    import av  # PyAV: needed to render a world, not to read one
     with av.open(path, mode='w') as container:
         stream = container.add_stream(MP4_CODEC, rate=fps)
         stream.height, stream.width = frames.shape[1:3]

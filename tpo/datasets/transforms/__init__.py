@@ -6,6 +6,7 @@ from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
 from .masks import DecodeRLEMasks, LoadMaskletMasks, LoadPaletteMasks
 from .processing import ResizeFrames
+from .textualize import TextualizeTaskAnswer
 from .tracking import SelectTrackTargets
 
 __all__ = [
@@ -13,5 +14,5 @@ __all__ = [
     'random_indices', 'window_to_frame_range', 'LoadVideoFrames',
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
     'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
-    'SelectTrackTargets'
+    'SelectTrackTargets', 'TextualizeTaskAnswer'
 ]

@@ -9,6 +9,7 @@ from .submissions import (MaskSubmission, QVHighlightsSubmission,
                           TrackingSubmission)
 from .task_assign_accuracy import TaskAssignAccuracy
 from .temporal_grounding import MomentRetrievalMetric, TemporalGroundingRecall
+from .text_answer import TextAnswerMetric, decode_text_answer
 from .utils import TaskMetric
 
 __all__ = [
@@ -17,5 +18,5 @@ __all__ = [
     'TrackingMetric', 'MomentRetrievalMetric', 'TemporalGroundingRecall',
     'VideoMMEAccuracy', 'MLVUAccuracy', 'MMIUAccuracy', 'SEEDBench2Accuracy',
     'NExTGQAMetric', 'QVHighlightsSubmission', 'TrackingSubmission',
-    'MaskSubmission'
+    'MaskSubmission', 'TextAnswerMetric', 'decode_text_answer'
 ]

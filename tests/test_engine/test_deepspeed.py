@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -31,6 +32,7 @@ EXTENSIONS_DIR = os.environ.get(
     osp.join(osp.expanduser('~'), '.cache', 'tpo_torch_extensions'))
 BASE_LR = 5e-4
 LR_MULT = {'connector': 5.0, 'heads': 5.0, 'task_tokens': 5.0}
+ZERO3_ITERS = 6
 
 
 @HOOKS.register_module(force=True)
@@ -71,6 +73,25 @@ class RecordTrainStart(Hook):
                              osp.join(runner.work_dir, 'initial.safetensors'))
 
 
+@HOOKS.register_module(force=True)
+class RecordBatchTasks(Hook):
+    """Write the tasks of every training batch of each rank
+    (``tasks_rank{rank}.json``: one list of sample tasks per iteration)."""
+
+    def before_train(self, runner):
+        self.tasks = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.tasks.append([s.task for s in data_batch['data_samples']])
+
+    def after_train(self, runner):
+        from mmengine.dist import get_rank
+        with open(osp.join(runner.work_dir, f'tasks_rank{get_rank()}.json'),
+                  'w') as f:
+            json.dump(self.tasks, f)
+
+
 def tiny_cfg(world: str, work_dir: str) -> Config:
     """The tiny stage-3 config with a frozen vision encoder and the hook
     above."""
@@ -82,9 +103,10 @@ def tiny_cfg(world: str, work_dir: str) -> Config:
     return cfg
 
 
-def launch(cfg: Config, work_dir: Path, strategy: str, port: int,
-           *args: str) -> str:
-    """Train ``cfg`` with two processes and ``--strategy``; the log."""
+def launch(cfg: Config, work_dir: Path, strategy: Optional[str],
+           port: int, *args: str, timeout: int = 900) -> str:
+    """Train ``cfg`` with two processes and ``--strategy`` (the config's
+    own strategy when None); the log."""
     work_dir.mkdir(parents=True, exist_ok=True)
     config = work_dir.parent / f'{work_dir.name}_cfg.py'
     cfg.dump(str(config))
@@ -92,9 +114,10 @@ def launch(cfg: Config, work_dir: Path, strategy: str, port: int,
                PYTHONPATH=str(ROOT), TORCH_EXTENSIONS_DIR=EXTENSIONS_DIR)
     run = subprocess.run(
         ['bash', str(ROOT / 'tools/dist_train.sh'), str(config), '2',
-         '--work-dir', str(work_dir), '--strategy', strategy, *args],
+         '--work-dir', str(work_dir),
+         *(['--strategy', strategy] if strategy else []), *args],
         cwd=str(work_dir.parent), env=env, capture_output=True, text=True,
-        timeout=900)
+        timeout=timeout)
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-5000:]
     return log
@@ -166,12 +189,15 @@ def zero2_loaded(tiny_world, runs, zero2) -> Path:
 
 @pytest.fixture(scope='module')
 def zero3(tiny_world, runs) -> Path:
-    """ZeRO-3 for two iterations (on CPU, later iterations hang: see
-    docs/training_recipes.md, "DeepSpeed ZeRO and FSDP")."""
+    """ZeRO-3 for ZERO3_ITERS iterations, with the tasks of every rank's
+    batches recorded. A rank whose batch lacks a head's task used to make
+    the ranks wait on each other from the third iteration on: a hang fails
+    here by the timeout."""
     work_dir = runs / 'zero3'
     cfg = tiny_cfg(tiny_world, str(work_dir))
-    cfg.train_cfg.max_iters = 2
-    launch(cfg, work_dir, 'deepspeed_zero3', 29645)
+    cfg.train_cfg.max_iters = ZERO3_ITERS
+    cfg.custom_hooks.append(dict(type='RecordBatchTasks'))
+    launch(cfg, work_dir, 'deepspeed_zero3', 29645, timeout=420)
     return work_dir
 
 
@@ -269,25 +295,51 @@ def test_load_from_is_loaded_before_deepspeed_initializes(zero2,
                         rtol=0, atol=0)
 
 
-def test_zero3_trains(zero3):
-    names = sorted(os.listdir(zero3 / 'iter_2.pth'))
+def test_zero3_trains_like_zero2_with_heads_on_some_ranks(zero3, zero2):
+    names = sorted(os.listdir(zero3 / f'iter_{ZERO3_ITERS}.pth'))
     assert names == [
         'zero_pp_rank_0_mp_rank_00_model_states.pt',
         'zero_pp_rank_0_mp_rank_00_optim_states.pt',
         'zero_pp_rank_1_mp_rank_00_model_states.pt',
         'zero_pp_rank_1_mp_rank_00_optim_states.pt'
     ]
+    # Iterations where one rank's batch holds region samples (the region
+    # head runs there) and the other's does not.
+    tasks = [json.loads((zero3 / f'tasks_rank{r}.json').read_text())
+             for r in (0, 1)]
+    assert len(tasks[0]) == len(tasks[1]) == ZERO3_ITERS
+    region = [[('region' in batch) for batch in rank] for rank in tasks]
+    assert any(a != b for a, b in zip(*region)), tasks
     run = losses(zero3)
-    assert sorted(run) == [1, 2]
+    assert sorted(run) == list(range(1, ZERO3_ITERS + 1))
     assert all(math.isfinite(v) for v in run.values())
-    final = consolidated(zero3 / 'iter_2.pth')
+    # Same init, data, rates and schedule as ZeRO-2 (which runs MAX_ITERS).
+    assert {i: run[i] for i in range(1, MAX_ITERS + 1)} == pytest.approx(
+        losses(zero2), abs=1e-4)
+    final = consolidated(zero3 / f'iter_{ZERO3_ITERS}.pth')
     # SafetensorsCheckpointHook's copy (16-bit gather; fp32 on CPU) holds
     # the same weights as the partitions.
-    assert_same_weights(load_safetensors(zero3 / 'iter_2.safetensors'),
-                        final, rtol=0, atol=0)
+    assert_same_weights(
+        load_safetensors(zero3 / f'iter_{ZERO3_ITERS}.safetensors'), final,
+        rtol=0, atol=0)
     name = 'heads.region.mlp.0.weight'
     start = load_safetensors(zero3 / 'initial.safetensors')
     assert not torch.equal(final[name], start[name])
+
+
+def test_zero3_refuses_partitioned_head_weights(tiny_world, runs):
+    """A head weight above stage3_param_persistence_threshold stops the
+    launch, naming the threshold that fits."""
+    work_dir = runs / 'zero3_small_threshold'
+    cfg = tiny_cfg(tiny_world, str(work_dir))
+    cfg.train_cfg.max_iters = 1
+    cfg.strategy = Config.fromfile(str(
+        CONFIGS / '_base_/strategies/deepspeed_zero3.py')).strategy
+    cfg.strategy.zero_optimization.stage3_param_persistence_threshold = 1000
+    with pytest.raises(AssertionError) as error:
+        launch(cfg, work_dir, None, 29646, timeout=300)
+    assert 'stage3_param_persistence_threshold to at least 2048' in str(
+        error.value)
 
 
 def test_fsdp_trains_like_zero2(zero2, fsdp):
@@ -424,7 +476,10 @@ def test_matching_deepspeed_json_is_accepted(tmp_path, monkeypatch):
         gradient_accumulation_steps=1, train_batch_size=4)))
     cfg = ds_cfg(dict(type='DeepSpeedStrategy', config=str(path)))
     configure_strategy(cfg, on_gpu=False)
-    assert cfg.strategy.config['zero_optimization'] == dict(stage=3)
+    # On CPUs ZeRO-3 gathers parameter lists one by one (see
+    # configure_strategy).
+    assert cfg.strategy.config['zero_optimization'] == dict(
+        stage=3, allgather_sequential=True)
     assert cfg.strategy.config['train_batch_size'] == 4
 
 

@@ -102,6 +102,21 @@ if DeepSpeedStrategy is not None:
         :func:`zero_checkpoint_state_dict`). :func:`configure_strategy`
         moves the config's ``load_from`` here.
 
+        Under ZeRO-3 a ``TPOModel`` runs a task head (and its submodules)
+        only on the ranks whose batch holds that head's task, while ZeRO-3
+        gathers partitioned weights and checks its trace of module calls
+        with collectives, which then wait on each other (the run hangs).
+        Here (stage 3 only) DeepSpeed's module hooks are taken off the
+        heads, whose weights (and those of ``task_tokens``) must then be
+        persistent (whole on every rank, under
+        ``stage3_param_persistence_threshold``; checked at launch) and are
+        gathered on every rank before each forward pass where ZeRO-3 left
+        them partitioned; and DeepSpeed's trace of module calls is dropped
+        before each forward pass, so that every rank gathers the weights of
+        the other modules (which run the same on every rank) when it uses
+        them. This gives up ZeRO-3's prefetching of the next modules'
+        weights (their gathers do not overlap computation).
+
         Args:
             load_from: checkpoint to start from (not a resume).
             **kwargs: arguments of :class:`DeepSpeedStrategy`.
@@ -117,7 +132,65 @@ if DeepSpeedStrategy is not None:
                 self.logger.info(f'Load checkpoint from {self.load_from}')
                 load_checkpoint(model, self.load_from, map_location='cpu',
                                 strict=False, logger=self.logger)
-            return super()._wrap_model(model)
+            engine = super()._wrap_model(model)
+            zero = self.config.get('zero_optimization') or {}
+            if zero.get('stage') == 3 and hasattr(model, 'heads') and \
+                    hasattr(engine.optimizer, 'parameter_offload'):
+                _run_heads_per_rank(engine, model, zero)
+            return engine
+
+
+def _run_heads_per_rank(engine, model: nn.Module, zero: dict) -> None:
+    """Let the ranks of a ZeRO-3 ``engine`` run different heads (see
+    :class:`TPODeepSpeedStrategy`); a :class:`ValueError` naming the
+    threshold to set when a head weight is partitioned. Relies on DeepSpeed
+    0.19's ZeRO-3 internals (hook handles, trace coordinator)."""
+    params = [(f'{name}.{key}', param)
+              for name in ('heads', 'task_tokens') if hasattr(model, name)
+              for key, param in getattr(model, name).named_parameters()]
+    partitioned = [(key, p.ds_numel) for key, p in params
+                   if not getattr(p, 'ds_persist', True)]
+    if partitioned:
+        raise ValueError(
+            f'DeepSpeed ZeRO-3 partitions {len(partitioned)} weight(s) of '
+            f'the task heads, e.g. {partitioned[0][0]} '
+            f'({partitioned[0][1]} elements), but a head runs only on the '
+            'ranks whose batch holds its task and cannot gather them. Set '
+            'strategy.zero_optimization.stage3_param_persistence_threshold '
+            f'to at least {max(n for _, n in partitioned)} (now '
+            f"{zero.get('stage3_param_persistence_threshold', 'default')}) "
+            'and leave stage3_model_persistence_threshold unset.')
+    # No ZeRO-3 module hooks inside the heads: they would gather and
+    # release weights and extend DeepSpeed's trace of module calls on this
+    # rank only. (Each parameter keeps its gradient-reduction hook.)
+    offload = engine.optimizer.parameter_offload
+    head_dicts = {id(d) for m in model.heads.modules()
+                  for d in (m._forward_pre_hooks, m._forward_hooks)}
+    for handle in offload.forward_hooks + offload.backward_hooks:
+        hooks = handle.hooks_dict_ref()
+        if hooks is not None and id(hooks) in head_dicts:
+            handle.remove()
+    from deepspeed.runtime.zero.partition_parameters import ZeroParamStatus
+    weights = [p for _, p in params]
+    coordinator = offload.get_param_coordinator()
+
+    def before_forward(module, args):
+        # Head weights are partitioned at initialization and by every
+        # GatheredParameters exit (e.g. a checkpoint's 16-bit copy), the
+        # same on every rank: gather them on every rank alike.
+        partitioned = [p for p in weights
+                       if p.ds_status == ZeroParamStatus.NOT_AVAILABLE]
+        if partitioned:
+            partitioned[0].all_gather(partitioned)
+        # DeepSpeed checks its recorded module order across ranks only on
+        # the ranks where it changed (a collective the others skip: the
+        # hang), and the backward order changes with the heads a batch
+        # reaches; without a trace every rank takes the same path.
+        if not coordinator.is_invalid_trace():
+            coordinator._invalidate_trace()
+
+    # Before DeepSpeed's own pre-hook, which checks the trace.
+    model.register_forward_pre_hook(before_forward, prepend=True)
 
 
 @STRATEGIES.register_module()
@@ -355,5 +428,11 @@ def configure_strategy(cfg: Config, on_gpu: bool) -> None:
                 'strategy: DeepSpeed is not installed (pip install '
                 'deepspeed==0.19.6)')
         configure_deepspeed(cfg)
+        zero = cfg.strategy.config.get('zero_optimization') or {}
+        if not on_gpu and zero.get('stage') == 3:
+            # DeepSpeed's coalesced all-gather of a list of parameters (used
+            # by GatheredParameters and after every step) now and then gave
+            # corrupted weights on CPU (gloo): NaN or wrong losses.
+            zero.setdefault('allgather_sequential', True)
     elif kind in _FSDP_TYPES:
         configure_fsdp(cfg, on_gpu)

@@ -520,15 +520,22 @@ class TPOModel(BaseModel):
         i-th row of the sample's ``prompt_bboxes``."""
         where = (ids == self.box_prompt_id).nonzero().flatten()
         if len(where) == 0:
-            return embeds
-        boxes = None if sample is None else sample.get('prompt_bboxes')
-        if boxes is None or len(boxes) != len(where):
-            raise ValueError(
-                f'the prompt holds {len(where)} {BOX_PROMPT_TOKEN} '
-                f'placeholder(s) but the sample has '
-                f'{0 if boxes is None else len(boxes)} prompt_bboxes')
+            if sample is None:
+                return embeds
+            # The encoder runs for every training sample (on no boxes
+            # here), so that every rank runs the same modules and has
+            # gradients for its weights (zero ones): DDP and ZeRO-3 need it.
+            boxes, shape = embeds.new_zeros(0, 4), (1, 1)
+        else:
+            boxes = None if sample is None else sample.get('prompt_bboxes')
+            if boxes is None or len(boxes) != len(where):
+                raise ValueError(
+                    f'the prompt holds {len(where)} {BOX_PROMPT_TOKEN} '
+                    f'placeholder(s) but the sample has '
+                    f'{0 if boxes is None else len(boxes)} prompt_bboxes')
+            shape = sample.ori_shape
         codes = self.box_prompt_encoder(
-            torch.as_tensor(boxes, device=embeds.device), sample.ori_shape)
+            torch.as_tensor(boxes, device=embeds.device), shape)
         embeds = embeds.clone()
         embeds[where] = codes.to(embeds)
         return embeds
@@ -641,14 +648,14 @@ class TPOModel(BaseModel):
             weight = self.loss_weights.get(head.task, 1.0)
             if weight == 0:
                 continue
+            # Every trainable head parameter gets a gradient on every rank,
+            # whichever tasks and branches this rank's batch reaches: DDP
+            # and DeepSpeed ZeRO-3 reduce the same gradients everywhere.
+            losses['loss_mllm'] = losses['loss_mllm'] + sum(
+                p.sum() * 0 for p in head.parameters() if p.requires_grad)
             indices, embeddings = self._task_embeddings(
                 hidden, batch['token_ids'], head.task)
             if not indices:
-                # No sample of this task: keep the head and its task token
-                # in the graph with a zero term, so DDP sees their grads.
-                losses['loss_mllm'] = losses['loss_mllm'] + sum(
-                    p.sum() * 0 for p in head.parameters()) + \
-                    self.task_tokens[head.task].sum() * 0
                 continue
             self._check_gt_fields(name, head,
                                   [data_samples[i] for i in indices])

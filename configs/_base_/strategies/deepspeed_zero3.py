@@ -4,7 +4,11 @@
 # Same launch-time handling as deepspeed_zero2.py. Checkpoints keep each
 # rank's partitions (tools/model_converters/zero_to_tpo.py consolidates
 # them); the .safetensors copy of SafetensorsCheckpointHook gathers the
-# 16-bit weights on rank 0.
+# 16-bit weights on rank 0. The task heads run only on the ranks whose batch
+# holds their task, so their weights must stay whole on every rank
+# (TPODeepSpeedStrategy checks it at launch): the persistence threshold is
+# above the 7B recipes' RegionHead weight (its 4096 x 2048
+# Linear: 8,388,608 elements).
 strategy = dict(
     type='TPODeepSpeedStrategy',
     zero_optimization=dict(
@@ -13,5 +17,5 @@ strategy = dict(
         overlap_comm=True,
         reduce_bucket_size=int(5e8),
         stage3_prefetch_bucket_size=int(5e8),
-        stage3_param_persistence_threshold=int(1e6)),
+        stage3_param_persistence_threshold=int(1e7)),
 )

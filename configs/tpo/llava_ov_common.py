@@ -1,7 +1,8 @@
 # Shared by the LLaVA-OneVision + TPO stage recipes (llava_ov_stage*.py):
-# the 7B model with all three task heads, the optimizer of Table 16 and the
-# runtime. The paper (Table 10) gives no separate schedule for LLaVA-OV;
-# these recipes apply VideoChat-TPO's Table 16 to it. Not a recipe itself.
+# the 7B model with all three task heads and the runtime. The paper (Table
+# 10) gives no separate schedule for LLaVA-OV; these recipes apply
+# VideoChat-TPO's Table 16 to it through the same
+# configs/_base_/schedules/tpo_stage*.py. Not a recipe itself.
 _base_ = [
     '../_base_/models/llava_ov_siglip_qwen2_7b.py',
     '../_base_/default_runtime.py'
@@ -24,18 +25,3 @@ model = dict(
     loss_weights=dict(mllm=1.0, assign=1.0, region=1.0, temporal=0.05,
                       mask=1.0),
 )
-
-# Table 16: AdamW, weight decay 0.02, bf16 (AmpOptimWrapper: GPU only; on a
-# CPU override optim_wrapper with type='OptimWrapper' and no dtype, see
-# docs/training_recipes.md). TPOOptimWrapperConstructor applies the
-# per-module rates, skips frozen parameters, merges equal groups and logs a
-# per-module table.
-optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    dtype='bfloat16',
-    constructor='TPOOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=2e-5, weight_decay=0.02,
-                   betas=(0.9, 0.999)),
-)
-
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)

@@ -3,21 +3,15 @@
 # 3M conversation samples (VideoChat2-IT, ShareGPT-4o, LLaVA-Hound,
 # ShareGPT4V), so that the task heads' gradients shape the MLLM.
 _base_ = [
-    './llava_ov_common.py', '../_base_/datasets/tpo_stage3_mixture.py'
+    './llava_ov_common.py', '../_base_/schedules/tpo_stage3.py'
 ]
 
 # ---------------------------------------------------------------- settings
 # The first part of stage 3; to skip it, point at work_dirs/llava_ov_stage2.
 load_from = 'work_dirs/llava_ov_stage3_no_conversation'
 work_dir = 'work_dirs/llava_ov_stage3'
-base_lr = 2e-5  # Table 16: every module at 2e-5
-# Total batch 256 (Table 16) = 32 GPUs x 4 x 2 (gradient accumulation).
-num_gpus = 32  # documentation only: the launcher decides
-batch_size = 4  # per GPU
-accumulative_counts = 2
-max_epochs = 3  # Table 16
-warmup_ratio = 0.2
-# ---------------------------------------------------------------------------
+
+model = _base_.stage_model
 
 # LLaVA-OV's SigLIP reads 384x384 frames (27x27 patches; Table 16's 224 is
 # VideoChat2's UMT-L): the mixture's pipelines with every resize at
@@ -37,36 +31,6 @@ def _at_img_size(entry):
     return dict(entry, dataset=dict(dataset, pipeline=pipeline))
 
 
-model = dict(frozen_modules=('heads.mask.sam', ))
-
-optim_wrapper = dict(
-    accumulative_counts=accumulative_counts,
-    optimizer=dict(lr=base_lr),
-    paramwise_cfg=dict(custom_keys={
-        'vision_encoder': dict(lr_mult=1.0),
-        'connector': dict(lr_mult=1.0),
-        'llm': dict(lr_mult=1.0),
-        'heads.temporal': dict(lr_mult=1.0),
-        'heads.region': dict(lr_mult=1.0),
-        'heads.mask': dict(lr_mult=1.0),  # mask adapter (SAM2 frozen)
-        'task_tokens.tokens.temporal': dict(lr_mult=1.0),
-        'task_tokens.tokens.region': dict(lr_mult=1.0),
-        'task_tokens.tokens.mask': dict(lr_mult=1.0),
-        'box_prompt_encoder': dict(lr_mult=1.0),
-    }))
-
-train_dataloader = dict(
-    batch_size=batch_size,
-    dataset=dict(datasets=[
-        _at_img_size(entry) for entry in _base_.stage3_mixture
-    ]))
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-# Linear warmup over the first 20% of the iterations, then cosine decay
-# (epochs are converted to iterations of the real dataloader).
-warmup_epochs = round(warmup_ratio * max_epochs, 6)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
+train_dataloader = dict(dataset=dict(datasets=[
+    _at_img_size(entry) for entry in _base_.stage3_mixture
+]))

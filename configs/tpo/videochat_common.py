@@ -1,7 +1,8 @@
 # Shared by the VideoChat-TPO stage recipes (videochat_stage*.py): the 7B
-# model with all three task heads of the paper (Fig. 3), the optimizer of
-# Table 16 and the runtime. Not a recipe itself: every stage file sets its
-# frozen modules, per-module learning rates, schedule, batch and data.
+# model with all three task heads of the paper (Fig. 3) and the runtime. Not
+# a recipe itself: the stage's frozen modules, per-module learning rates,
+# schedule, batch and data come from configs/_base_/schedules/tpo_stage*.py
+# (shared with the LLaVA-OV recipes).
 _base_ = [
     '../_base_/models/videochat2_umtl_mistral7b.py',
     '../_base_/default_runtime.py'
@@ -29,21 +30,3 @@ model = dict(
     loss_weights=dict(mllm=1.0, assign=1.0, region=1.0, temporal=0.05,
                       mask=1.0),
 )
-
-# Table 16: AdamW, weight decay 0.02, DeepSpeed bf16. bf16 here is
-# mmengine's AmpOptimWrapper (GPU only: on a CPU, override optim_wrapper
-# with type='OptimWrapper' and no dtype, see docs/training_recipes.md); the
-# model itself also runs its forward passes under bf16 autocast
-# (model.amp_dtype). TPOOptimWrapperConstructor applies the per-module
-# rates of `paramwise_cfg.custom_keys`, leaves frozen parameters out, merges
-# groups with equal hyper-parameters and logs a per-module table.
-optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    dtype='bfloat16',
-    constructor='TPOOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=2e-5, weight_decay=0.02,
-                   betas=(0.9, 0.999)),
-)
-
-# Training only: no validation during training (evaluate with tools/test.py).
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)

@@ -61,7 +61,7 @@ def browser():
 def ask(browser, url: str, video: str, prompt: str, task: str = '',
         box: str = '') -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import Select, WebDriverWait
     browser.get(url)
     browser.find_element(By.ID, 'video').send_keys(video)
@@ -71,10 +71,14 @@ def ask(browser, url: str, video: str, prompt: str, task: str = '',
         browser.find_element(By.ID, 'force_task').click()
     if box:
         browser.find_element(By.ID, 'box').send_keys(box)
-    form = browser.find_element(By.ID, 'ask')
+    browser.execute_script('window.tpoFormPage = true')
     browser.find_element(By.ID, 'submit').click()
-    # the answer is a new page: wait until the form's page is gone
-    WebDriverWait(browser, 120).until(staleness_of(form))
+    # The answer is a new page (a new window object) once loaded; while the
+    # browser navigates, its DOM queries may fail: retry them.
+    WebDriverWait(browser, 120, ignored_exceptions=(WebDriverException, )
+                  ).until(lambda b: b.execute_script(
+                      'return window.tpoFormPage === undefined && '
+                      'document.readyState === "complete"'))
 
 
 def test_upload_ask_and_see_the_pictures(server, browser, demo_video):

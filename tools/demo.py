@@ -93,16 +93,51 @@ def summary(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    from tpo.apis import TPOInferencer
-    from tpo.datasets.transforms import VideoReadError
-    from tpo.visualization import write_pictures
+def check_inputs(args: argparse.Namespace) -> None:
+    """Fail (SystemExit naming the input) before the model is built, which
+    takes minutes at 7B: the video must be readable, the config /
+    checkpoint / exported folder present, the box and window ordered."""
+    from tpo.datasets.transforms import LoadVideoFrames, VideoReadError
+    from tpo.engine.checkpoint import resolve_checkpoint
     if args.exported is None and args.checkpoint == DEFAULT_CHECKPOINT \
             and not osp.exists(args.checkpoint):
         sys.exit(f'demo: no {DEFAULT_CHECKPOINT}: run `python '
                  'tools/quickstart.py` first (it trains the tiny model '
                  'there), or pass --config and --checkpoint')
+    try:  # one frame: the file opens and decodes with the reader used
+        LoadVideoFrames(num_frames=1, on_error='raise')(
+            dict(video_path=args.video))
+    except VideoReadError as error:
+        sys.exit(f'demo: {error}. Give a readable video file (mp4, avi, '
+                 'mkv, webm, ...) or an image.')
+    if args.exported is not None:
+        if not osp.isdir(args.exported):
+            sys.exit(f'demo: --exported {args.exported!r} is not a folder')
+    else:
+        if not osp.isfile(args.config):
+            sys.exit(f'demo: --config {args.config!r} does not exist')
+        try:
+            resolve_checkpoint(args.checkpoint, key='--checkpoint')
+        except FileNotFoundError as error:
+            sys.exit(f'demo: {error}')
+    if args.box is not None:
+        x1, y1, x2, y2 = args.box
+        if not (x2 > x1 and y2 > y1):
+            sys.exit(f'demo: --box {x1:g} {y1:g} {x2:g} {y2:g}: give X1 Y1 '
+                     'X2 Y2 with X2 > X1 and Y2 > Y1 (pixels)')
+    if args.gt_window is not None and \
+            not 0 <= args.gt_window[0] < args.gt_window[1]:
+        sys.exit(f'demo: --gt-window {args.gt_window}: give START < END '
+                 '(seconds)')
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    check_inputs(args)
+    from tpo.apis import TPOInferencer
+    from tpo.datasets.transforms import VideoReadError
+    from tpo.utils.safe_loading import UnsafeCheckpointError
+    from tpo.visualization import write_pictures
     generation = dict(do_sample=args.sample, temperature=args.temperature,
                       top_p=args.top_p)
     if args.max_new_tokens is not None:
@@ -119,7 +154,8 @@ def main(argv=None) -> dict:
             result = inferencer(clip, args.prompt, box=args.box,
                                 task=args.task, force_task=args.force_task,
                                 seed=args.seed, **generation)
-    except (VideoReadError, ValueError, FileNotFoundError) as error:
+    except (VideoReadError, ValueError, FileNotFoundError,
+            UnsafeCheckpointError) as error:
         sys.exit(f'demo: {error}')
     print(summary(result))
     for warning in result['warnings']:

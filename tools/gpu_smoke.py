@@ -112,8 +112,9 @@ def reload_check(cfg, work_dir: str) -> dict:
     from mmengine.runner.checkpoint import load_checkpoint
     from safetensors.torch import load_file
 
-    from tpo.engine import resolve_checkpoint
+    from tpo.engine import resolve_checkpoint, use_safe_checkpoints
     from tpo.registry import MODELS
+    use_safe_checkpoints()
     last = resolve_checkpoint(work_dir)
     init_default_scope('tpo')
     model = MODELS.build(cfg.model)

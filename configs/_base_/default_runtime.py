@@ -9,11 +9,14 @@ default_hooks = dict(
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# A .safetensors copy of the weights next to every checkpoint (same stem),
-# and a count of the samples skipped because their video could not be read.
+# A .safetensors copy of the weights next to every checkpoint (same stem);
+# no checkpoint with NaN/inf weights (the run stops first); a count and list
+# of the samples skipped because their video could not be read, and a stop
+# when more than max_bad_share of them are (see docs/reliability.md).
 custom_hooks = [
     dict(type='SafetensorsCheckpointHook'),
-    dict(type='SkippedSamplesHook'),
+    dict(type='FiniteCheckpointHook'),
+    dict(type='SkippedSamplesHook', max_bad_share=0.1),
 ]
 
 env_cfg = dict(

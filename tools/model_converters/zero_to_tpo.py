@@ -20,7 +20,8 @@ import os
 import os.path as osp
 import sys
 
-from tpo.engine.checkpoint import is_deepspeed_checkpoint, resolve_checkpoint
+from tpo.engine.checkpoint import (is_deepspeed_checkpoint, resolve_checkpoint,
+                                   zero_checkpoint_state_dict)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,7 +46,6 @@ def main(argv=None) -> int:
                  '*model_states.pt in it); a .pth or .safetensors is already '
                  'a consolidated checkpoint.')
     from tpo.engine.hooks.safetensors_checkpoint_hook import save_safetensors
-    from tpo.engine.strategies import zero_checkpoint_state_dict
     state_dict = zero_checkpoint_state_dict(src)
     if osp.dirname(args.out):
         os.makedirs(osp.dirname(args.out), exist_ok=True)

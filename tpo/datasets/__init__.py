@@ -1,7 +1,7 @@
 from . import synthetic, transforms
 from .annotation import AnnotationError
 from .as_v2 import ASV2Dataset
-from .base import TPOBaseDataset
+from .base import TPOBaseDataset, UnreadableDatasetError
 from .charades_sta import CharadesSTADataset
 from .collate import pad_clips, tpo_collate
 from .dataset_wrappers import SyntheticWorldDataset
@@ -26,6 +26,7 @@ from .visual_genome import VisualGenomeDataset
 
 __all__ = [
     'synthetic', 'transforms', 'AnnotationError', 'TPOBaseDataset',
+    'UnreadableDatasetError',
     # temporal grounding / highlights
     'QVHighlightsDataset', 'CharadesSTADataset',
     # referring boxes

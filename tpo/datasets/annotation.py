@@ -19,6 +19,21 @@ def require_path(path: str, what: str) -> str:
     return path
 
 
+def _json_error(path: str, error: json.JSONDecodeError,
+                first_line: int = 1) -> AnnotationError:
+    """An error naming the file, line and column of a JSON syntax error;
+    text that ends before the JSON does (a file cut short) is named so, at
+    its last character."""
+    doc = error.doc.rstrip()
+    pos = min(error.pos, len(doc))
+    line = doc.count('\n', 0, pos) + first_line
+    column = pos - (doc.rfind('\n', 0, pos) + 1) + 1
+    cut = ' (the text ends before the JSON value does: is it cut short?)' \
+        if error.pos >= len(doc) else ''
+    return AnnotationError(f'{path} line {line} column {column}: invalid '
+                           f'JSON ({error.msg}){cut}.')
+
+
 def load_json(path: str, kind: Optional[type] = None) -> Any:
     """Load a JSON file whose top level is of type ``kind`` (any if None); a
     syntax error names the file, line and column."""
@@ -26,9 +41,7 @@ def load_json(path: str, kind: Optional[type] = None) -> Any:
         try:
             data = json.load(f)
         except json.JSONDecodeError as error:
-            raise AnnotationError(
-                f'{path} line {error.lineno} column {error.colno}: invalid '
-                f'JSON ({error.msg}).') from None
+            raise _json_error(path, error) from None
     if kind is not None and not isinstance(data, kind):
         raise AnnotationError(f'{path}: expected a JSON {kind.__name__} at '
                               f'the top level, got {type(data).__name__}.')
@@ -45,9 +58,7 @@ def iter_jsonl(path: str) -> Iterator[Tuple[int, Any]]:
             try:
                 yield line_no, json.loads(line)
             except json.JSONDecodeError as error:
-                raise AnnotationError(
-                    f'{path} line {line_no}: invalid JSON ({error.msg} at '
-                    f'column {error.colno}).') from None
+                raise _json_error(path, error, line_no) from None
 
 
 class AnnotationRecord:
@@ -148,3 +159,26 @@ def read_clip_window(record: AnnotationRecord
         raise record.error(
             'end', f'must be >= start >= 0, got start={start:g}, end={end:g}')
     return start, end
+
+
+def box_in_image(record: AnnotationRecord, field: str, box: np.ndarray,
+                 shape: Tuple[int, int]) -> Tuple[np.ndarray, bool]:
+    """An ``x1, y1, x2, y2`` box of ``record`` clipped to an image of
+    ``shape`` ``(h, w)``, and whether clipping changed it.
+
+    A box without area, or one that does not overlap the image, raises an
+    error naming the file, the record and ``field``.
+    """
+    height, width = shape
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if not (x2 > x1 and y2 > y1):
+        raise record.error(
+            field, f'has no area (width {x2 - x1:g}, height {y2 - y1:g}); '
+            'a box must be wider and higher than 0')
+    if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
+        raise record.error(
+            field, f'({x1:g}, {y1:g}, {x2:g}, {y2:g} as x1, y1, x2, y2) lies '
+            f'outside its {width}x{height} image')
+    clipped = np.clip(np.asarray(box, dtype=np.float32), 0,
+                      np.array([width, height, width, height], np.float32))
+    return clipped, bool((clipped != box).any())

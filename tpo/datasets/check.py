@@ -39,6 +39,8 @@ class DatasetReport:
     source: str = ''
     num_items: int = 0
     problems: List[Problem] = field(default_factory=list)
+    #: Malformed annotation records left out (``skip_bad_records``).
+    skipped_records: List[Problem] = field(default_factory=list)
 
 
 def _type_name(cfg: dict) -> str:
@@ -72,10 +74,12 @@ def _label(cfg: dict) -> str:
     return f'{_type_name(cfg)}{f" source={source}" if source else ""}'
 
 
-def check_leaf(cfg: dict, where: str, check_files: bool = True
-               ) -> DatasetReport:
+def check_leaf(cfg: dict, where: str, check_files: bool = True,
+               skip_bad_records: bool = False) -> DatasetReport:
     """Build one reader from ``cfg``, read its annotations collecting every
-    problem, and check its items' media paths."""
+    problem, and check its items' media paths. With ``skip_bad_records``
+    the malformed records are what the reader would leave out with
+    ``skip_bad_records=True``: listed as skipped, not as problems."""
     report = DatasetReport(where, _type_name(cfg), cfg.get('source') or '')
     at = f'{where} ({_label(cfg)})'
     cfg = copy.deepcopy(cfg)
@@ -94,9 +98,12 @@ def check_leaf(cfg: dict, where: str, check_files: bool = True
     except Exception as error:  # noqa: BLE001 - reported, not hidden
         report.problems.append(
             Problem(at, f'{type(error).__name__}: {error}'))
-    report.problems.extend(
-        Problem(at, str(error))
-        for error in getattr(dataset, 'parse_errors', []))
+    bad_records = [Problem(at, str(error))
+                   for error in getattr(dataset, 'parse_errors', [])]
+    if skip_bad_records:
+        report.skipped_records.extend(bad_records)
+    else:
+        report.problems.extend(bad_records)
     if not getattr(dataset, '_fully_initialized', False):
         return report
     report.num_items = len(dataset)
@@ -128,10 +135,11 @@ def _item_id(info: dict) -> str:
     return ''
 
 
-def check_config(cfg, split: str = 'train',
-                 check_files: bool = True) -> List[DatasetReport]:
+def check_config(cfg, split: str = 'train', check_files: bool = True,
+                 skip_bad_records: bool = False) -> List[DatasetReport]:
     """Check every dataset of ``{split}_dataloader`` (``split='all'``: of
-    the train, val and test dataloaders) of a loaded mmengine config."""
+    the train, val and test dataloaders) of a loaded mmengine config (see
+    :func:`check_leaf` for ``skip_bad_records``)."""
     splits = ('train', 'val', 'test') if split == 'all' else (split, )
     reports, seen = [], set()
     for name in splits:
@@ -146,7 +154,8 @@ def check_config(cfg, split: str = 'train',
             if key in seen:  # e.g. val_dataloader = test_dataloader
                 continue
             seen.add(key)
-            reports.append(check_leaf(dict(leaf), where, check_files))
+            reports.append(
+                check_leaf(dict(leaf), where, check_files, skip_bad_records))
     return reports
 
 
@@ -162,17 +171,26 @@ def format_reports(reports: List[DatasetReport],
         if len(problems) < len(report.problems):
             lines.append(f'... {len(report.problems) - len(problems)} more '
                          f'problems in {report.where}')
+        skipped = report.skipped_records[:max_problems]
+        lines.extend(f'SKIPPED {p}' for p in skipped)
+        if len(skipped) < len(report.skipped_records):
+            lines.append(f'... {len(report.skipped_records) - len(skipped)} '
+                         f'more skipped records in {report.where}')
     lines.append('')
     lines.append('Summary:')
     for report in reports:
         status = 'OK' if not report.problems else \
             f'{len(report.problems)} problem(s)'
+        if report.skipped_records:
+            status += f', {len(report.skipped_records)} bad record(s) skipped'
         lines.append(
             f'  {report.where} ({report.type}'
             f'{f" source={report.source}" if report.source else ""}): '
             f'{report.num_items} items, {status}')
     total = sum(len(r.problems) for r in reports)
     bad = sum(bool(r.problems) for r in reports)
+    skipped = sum(len(r.skipped_records) for r in reports)
     lines.append(f'{len(reports)} dataset(s) checked, {bad} with problems, '
-                 f'{total} problem(s) in total.')
+                 f'{total} problem(s) in total' +
+                 (f', {skipped} bad record(s) skipped.' if skipped else '.'))
     return '\n'.join(lines)

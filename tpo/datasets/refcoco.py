@@ -1,12 +1,14 @@
 """RefCOCO / RefCOCO+ / RefCOCOg referring expression annotations."""
+import logging
 import os.path as osp
 from typing import Dict, List, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 
 from tpo.registry import DATASETS
-from .annotation import (AnnotationError, AnnotationRecord, load_json,
-                         require_path)
+from .annotation import (AnnotationError, AnnotationRecord, box_in_image,
+                         load_json, require_path)
 from .base import TPOBaseDataset
 
 Records = Dict[int, AnnotationRecord]  # by id
@@ -30,6 +32,11 @@ class RefCOCODataset(TPOBaseDataset):
     (list of str), ``sent_ids``, ``gt_bboxes`` ``(1, 4)`` float32 xyxy
     pixels (``x2 = x + w``), ``ori_shape`` ``(h, w)``, ``ref_id``,
     ``image_id``, ``category_id``.
+
+    A box must have a positive width and height and overlap its image (else
+    :class:`~tpo.datasets.AnnotationError` names the file, the annotation
+    and the field); a box reaching past the image is clipped to it, and the
+    number clipped is logged (:attr:`num_clipped_boxes`).
 
     Args:
         ann_file (str): The refs JSON file. Defaults to ``'refs.json'``.
@@ -76,6 +83,7 @@ class RefCOCODataset(TPOBaseDataset):
         images, anns = self._load_instances()
         refs = load_json(self.ann_file, list)
         splits = set()
+        self.num_clipped_boxes = 0
 
         def parse(index: int, ref: dict) -> List[dict]:
             record = AnnotationRecord(self.ann_file, f'index {index}', ref,
@@ -93,6 +101,11 @@ class RefCOCODataset(TPOBaseDataset):
             raise AnnotationError(
                 f'{self.ann_file}: no ref has split {self.split!r}; the '
                 f'splits are {sorted(map(str, splits))}.')
+        if self.num_clipped_boxes:
+            print_log(
+                f'{self.instances_file}: {self.num_clipped_boxes} box(es) of '
+                f'the {self.split!r} refs reach past their image and were '
+                'clipped to it.', logger='current', level=logging.WARNING)
         return data_list
 
     def _parse_ref(self, ref: AnnotationRecord, images: Records,
@@ -110,10 +123,18 @@ class RefCOCODataset(TPOBaseDataset):
                 f'{ann_id} in {self.instances_file}')
         image = images[image_id]
         bbox = ann.array('bbox', np.float32)
-        if bbox.shape != (4, ) or (bbox[2:] < 0).any():
+        if bbox.shape != (4, ) or (bbox[2:] <= 0).any():
             raise ann.error(
-                'bbox', f'must be [x, y, w >= 0, h >= 0], got '
+                'bbox', f'must be [x, y, w > 0, h > 0], got '
                 f'{bbox.tolist()}')
+        shape = (image.fetch('height', int), image.fetch('width', int))
+        if min(shape) <= 0:
+            raise image.error('height', f'and width must be positive, got '
+                              f'{shape[0]} x {shape[1]}')
+        box, clipped = box_in_image(
+            ann, 'bbox', np.concatenate([bbox[:2], bbox[:2] + bbox[2:]]),
+            shape)
+        self.num_clipped_boxes += clipped
         sentences = ref.fetch('sentences', list)
         if not sentences:
             raise ref.error('sentences', 'is empty')
@@ -123,8 +144,8 @@ class RefCOCODataset(TPOBaseDataset):
         ]
         base = dict(
             video_path=self.video_path(image.text('file_name')),
-            gt_bboxes=np.concatenate([bbox[:2], bbox[:2] + bbox[2:]])[None],
-            ori_shape=(image.fetch('height', int), image.fetch('width', int)),
+            gt_bboxes=box[None],
+            ori_shape=shape,
             ref_id=ref.fetch('ref_id', int),
             image_id=image_id,
             category_id=ref.get('category_id', ann.get('category_id')))

@@ -1,14 +1,15 @@
 from .checkpoint import (is_deepspeed_checkpoint, load_checkpoint_file,
-                         resolve_checkpoint)
+                         resolve_checkpoint, use_safe_checkpoints,
+                         zero_checkpoint_state_dict)
 from .hooks import *  # noqa: F401,F403
 from .optimizers import TPOOptimWrapperConstructor
 from .resumable_test_loop import ResumableTestLoop
 from .runner import build_runner
-from .strategies import configure_strategy, zero_checkpoint_state_dict
+from .strategies import configure_strategy
 
 __all__ = [
     'build_runner', 'configure_strategy', 'is_deepspeed_checkpoint',
     'load_checkpoint_file', 'resolve_checkpoint',
     'TPOOptimWrapperConstructor', 'ResumableTestLoop',
-    'zero_checkpoint_state_dict'
+    'use_safe_checkpoints', 'zero_checkpoint_state_dict'
 ]

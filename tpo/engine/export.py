@@ -71,12 +71,13 @@ def build_model_from_checkpoint(config: Union[str, Config],
     """
     cfg = load_config(config, cfg_options)
     path = resolve_checkpoint(str(checkpoint), key='checkpoint')
+    # Read (or refuse) the checkpoint before the model takes minutes to build.
+    state_dict = checkpoint_state_dict(path)
     from mmengine.registry import init_default_scope
 
     from tpo.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'tpo'))
     model = MODELS.build(cfg.model)
-    state_dict = checkpoint_state_dict(path)
     result = model.load_state_dict(state_dict, strict=False)
     unexpected = list(result.unexpected_keys)
     if state_dict and len(unexpected) == len(state_dict):

@@ -7,7 +7,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import FlexibleRunner, Runner
 
-from .checkpoint import resolve_checkpoint
+from .checkpoint import resolve_checkpoint, use_safe_checkpoints
 
 
 def init_cpu_distributed(cfg: Config) -> None:
@@ -39,7 +39,11 @@ def build_runner(cfg: Config) -> Union[Runner, FlexibleRunner]:
     instead, with the config fitted to the strategy by
     :func:`tpo.engine.strategies.configure_strategy` (which checks a
     DeepSpeed config against the batch size and accumulation).
+
+    Checkpoints that mmengine reads (``load_from``, ``resume``) are read
+    weights-only (:func:`~tpo.engine.use_safe_checkpoints`).
     """
+    use_safe_checkpoints()
     if cfg.get('load_from'):
         cfg.load_from = resolve_checkpoint(cfg.load_from)
     on_gpu = torch.cuda.is_available()

@@ -16,7 +16,6 @@ and the freezing of :class:`TPOOptimWrapperConstructor` are kept:
   ``SafetensorsCheckpointHook`` see ``TPOModel`` keys).
 """
 import copy
-import glob
 import json
 import os
 import os.path as osp
@@ -28,7 +27,10 @@ from mmengine.config import Config, ConfigDict
 
 from tpo.registry import STRATEGIES
 
-from .checkpoint import is_deepspeed_checkpoint
+from tpo.utils.safe_loading import weights_only_loading
+
+from .checkpoint import use_safe_checkpoints
+from .optimizers.tpo_optim_wrapper import NONFINITE_KEYS
 
 try:
     from mmengine._strategy import DeepSpeedStrategy
@@ -53,39 +55,6 @@ def _type_name(strategy: dict) -> str:
     return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
-def zero_checkpoint_state_dict(path: str) -> dict:
-    """The consolidated weights of a DeepSpeed ZeRO checkpoint folder, in
-    the keys of the model's ``state_dict()`` (for a ``TPOModel``: every
-    tensor but the frozen weights rebuilt from ``pretrained`` sources).
-
-    Trainable parameters get their fp32 master weights, gathered from every
-    rank's optimizer partition (DeepSpeed's ``zero_to_fp32``); frozen
-    parameters and buffers the values the engine saved. Any number of ranks
-    and ZeRO stage 1-3. The files are DeepSpeed's own pickles: load only
-    checkpoints you trust.
-    """
-    path = path.rstrip('/')
-    if not is_deepspeed_checkpoint(path):
-        raise FileNotFoundError(
-            f'{path} is not a DeepSpeed checkpoint folder (no '
-            '*model_states.pt in it)')
-    from deepspeed.utils.zero_to_fp32 import \
-        get_fp32_state_dict_from_zero_checkpoint
-    model_file = sorted(glob.glob(osp.join(path, '*model_states.pt')))[0]
-    module = torch.load(model_file, map_location='cpu',
-                        weights_only=False)['module']
-    fp32 = get_fp32_state_dict_from_zero_checkpoint(
-        osp.dirname(path), tag=osp.basename(path))
-    state_dict = {}
-    for key, value in module.items():
-        if key in fp32 and value.is_floating_point():
-            value = fp32[key]
-        elif not value.numel() and key not in fp32:
-            raise KeyError(f'{path}: no weights saved for {key}')
-        state_dict[key] = value.detach().clone().contiguous()
-    return state_dict
-
-
 if DeepSpeedStrategy is not None:
 
     @STRATEGIES.register_module()
@@ -99,8 +68,17 @@ if DeepSpeedStrategy is not None:
         the first step; mmengine's own ``load_checkpoint`` only reads
         DeepSpeed folders. ``load_from`` may be a ``.pth``, a
         ``.safetensors`` or a DeepSpeed checkpoint folder (consolidated by
-        :func:`zero_checkpoint_state_dict`). :func:`configure_strategy`
-        moves the config's ``load_from`` here.
+        :func:`~tpo.engine.checkpoint.zero_checkpoint_state_dict`).
+        :func:`configure_strategy` moves the config's ``load_from`` here.
+
+        Checkpoints are read weights-only: DeepSpeed's own readers (resume,
+        ``load_checkpoint``) pass ``weights_only=False``, so they run inside
+        :func:`~tpo.utils.safe_loading.weights_only_loading`.
+
+        Gradients that are not finite skip the optimizer step (DeepSpeed's
+        own overflow check, which it runs under fp16 and ZeRO-3, is turned
+        on for ZeRO-1/2 in fp32 / autocast too, where DeepSpeed would apply
+        them).
 
         Under ZeRO-3 a ``TPOModel`` runs a task head (and its submodules)
         only on the ranks whose batch holds that head's task, while ZeRO-3
@@ -129,15 +107,26 @@ if DeepSpeedStrategy is not None:
         def _wrap_model(self, model: nn.Module):
             if self.load_from:
                 from mmengine.runner.checkpoint import load_checkpoint
+                use_safe_checkpoints()
                 self.logger.info(f'Load checkpoint from {self.load_from}')
                 load_checkpoint(model, self.load_from, map_location='cpu',
                                 strict=False, logger=self.logger)
             engine = super()._wrap_model(model)
+            if hasattr(engine.optimizer, 'check_grad_overflow'):
+                engine.optimizer.check_grad_overflow = True
             zero = self.config.get('zero_optimization') or {}
             if zero.get('stage') == 3 and hasattr(model, 'heads') and \
                     hasattr(engine.optimizer, 'parameter_offload'):
                 _run_heads_per_rank(engine, model, zero)
             return engine
+
+        def load_checkpoint(self, filename: str, **kwargs) -> dict:
+            with weights_only_loading(filename):
+                return super().load_checkpoint(filename, **kwargs)
+
+        def resume(self, filename: str, **kwargs) -> dict:
+            with weights_only_loading(filename):
+                return super().resume(filename, **kwargs)
 
 
 def _run_heads_per_rank(engine, model: nn.Module, zero: dict) -> None:
@@ -293,7 +282,7 @@ def configure_deepspeed(cfg: Config) -> None:
 
     wrapper = cfg.optim_wrapper
     kind = wrapper.get('type', 'OptimWrapper')
-    if kind not in ('OptimWrapper', 'AmpOptimWrapper',
+    if kind not in ('OptimWrapper', 'TPOOptimWrapper', 'AmpOptimWrapper',
                     'DeepSpeedOptimWrapper'):
         raise ValueError(
             f'optim_wrapper.type={kind!r} cannot run under DeepSpeed, which '
@@ -359,6 +348,10 @@ def configure_deepspeed(cfg: Config) -> None:
         config.setdefault('torch_autocast',
                           {'enabled': True, 'dtype': 'bfloat16'})
 
+    # DeepSpeed skips steps with non-finite gradients itself (see
+    # TPODeepSpeedStrategy): the OptimWrapper check has no role there.
+    for key in NONFINITE_KEYS:
+        wrapper.pop(key, None)
     optim = dict(type='DeepSpeedOptimWrapper')
     for key in ('constructor', 'optimizer', 'paramwise_cfg'):
         if key in wrapper:

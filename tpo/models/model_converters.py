@@ -60,6 +60,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from tpo.utils.safe_loading import torch_load
+
 # Token -> id of the tokens the VideoChat-TPO release added to Mistral's
 # 32000-token vocabulary (its added_tokens.json).
 VIDEOCHAT_TPO_ADDED_TOKENS: Dict[str, int] = {
@@ -384,10 +386,9 @@ def _torch_load(path: str) -> Dict[str, torch.Tensor]:
     """A pickled state dict, read with ``weights_only=True`` (memory-mapped
     when the file allows it, so that picking a part stays cheap)."""
     try:
-        obj = torch.load(path, map_location='cpu', weights_only=True,
-                         mmap=True)
+        obj = torch_load(path, map_location='cpu', mmap=True)
     except RuntimeError:  # legacy (non-zip) format: no mmap
-        obj = torch.load(path, map_location='cpu', weights_only=True)
+        obj = torch_load(path, map_location='cpu')
     for key in ('model', 'module', 'state_dict'):
         if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
             obj = obj[key]

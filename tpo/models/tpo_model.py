@@ -697,8 +697,13 @@ class TPOModel(BaseModel):
             'up longer), no gradient clipping (optim_wrapper.clip_grad='
             "dict(max_norm=1.0)), float16 overflow (use model.amp_dtype="
             "'bfloat16'), or a degenerate sample in this batch (e.g. an "
-            'empty box). Fix the config, then continue from the last '
-            'checkpoint with `tools/train.py CONFIG --resume`.')
+            'empty box). The last checkpoint holds finite weights. '
+            '`tools/train.py CONFIG --resume` continues from it with the '
+            "checkpoint's learning rates and schedule and the same batches: "
+            'fix what the checkpoint does not hold (clip_grad, amp_dtype, '
+            'the data) before resuming; to lower a learning rate, start '
+            'from its weights instead (`--cfg-options load_from=<last '
+            'checkpoint>`).')
 
     @staticmethod
     def _check_gt_fields(name: str, head: nn.Module,

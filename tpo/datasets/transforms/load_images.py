@@ -93,7 +93,7 @@ class LoadImageSequence(BaseTransform):
                 images[index] = _read_rgb(str(paths[index]))
             except Exception as error:
                 raise VideoReadError(
-                    f'Cannot read image {index} {paths[index]!r}: '
+                    f'Cannot read image {index} {paths[index]!r} (PIL): '
                     f'{type(error).__name__}: {error}') from error
         height, width = self.size or images[int(inds[0])].shape[:2]
         for index, image in images.items():

@@ -187,6 +187,12 @@ class LoadVideoFrames(BaseTransform):
         return random_indices(num_video_frames, self.num_frames, rng,
                               frame_range)
 
+    def reader_of(self, path: str) -> str:
+        """The library that reads ``path``: PIL for an image, else the
+        video backend."""
+        return 'PIL' if path.lower().endswith(IMAGE_EXTENSIONS) else \
+            self.backend
+
     def _read(self, path: str, window: Optional[Window]) -> Clip:
         if not osp.isfile(path):
             raise FileNotFoundError('no such file')
@@ -212,7 +218,7 @@ class LoadVideoFrames(BaseTransform):
             frames, inds, num_video_frames, fps = self._read(
                 path, results.get('clip_window'))
         except Exception as error:  # decord raises a bare DECORDError
-            message = (f'Cannot read {path} ({self.backend}): '
+            message = (f'Cannot read {path} ({self.reader_of(path)}): '
                        f'{type(error).__name__}: {error}')
             if self.on_error == 'raise':
                 raise VideoReadError(message) from error

@@ -1,34 +1,42 @@
-"""A record of the samples a pipeline skipped (unreadable videos or
-images), shared by the dataloader workers through one append-only file.
+"""The samples a pipeline skipped (unreadable videos or images), handed on
+with the sample that replaces them.
 
-``SkippedSamplesHook`` names the file in the environment before the workers
-start; the loading transforms append one line per skipped sample; the hook
-counts the lines and reports them.
+A loading transform that gives up on a sample calls
+:func:`record_skipped_sample` in the process that runs it (a dataloader
+worker); :class:`~tpo.datasets.TPOBaseDataset` takes the records
+(:func:`take_skipped_samples`) when it returns the sample that replaces the
+skipped ones and stores them in that sample's metainfo
+(:data:`SKIPPED_SAMPLES_KEY`); :class:`~tpo.engine.hooks.SkippedSamplesHook`
+collects them from every batch in the training process. Nothing depends on
+when or how the workers were started.
 """
 import os
-from typing import List
+from typing import List, Tuple
 
-#: Environment variable holding the path of the record.
-SKIPPED_SAMPLES_ENV = 'TPO_SKIPPED_SAMPLES_FILE'
+#: Metainfo key of a data sample: the ``(path, reason)`` pairs of the
+#: samples it replaced.
+SKIPPED_SAMPLES_KEY = 'skipped_samples'
+
+_pending: List[Tuple[str, str]] = []
 
 
 def record_skipped_sample(path: str, reason: str) -> None:
-    """Append ``path<TAB>reason`` to the record, if one is set up."""
-    record = os.environ.get(SKIPPED_SAMPLES_ENV)
-    if not record:
-        return
-    line = f'{path}\t{" ".join(reason.split())}\n'
-    # One short O_APPEND write per line: lines of concurrent workers do not
-    # interleave.
-    fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
+    """Note that the sample of ``path`` was skipped, and why."""
+    _pending.append((str(path), ' '.join(str(reason).split())))
+
+
+def take_skipped_samples() -> List[Tuple[str, str]]:
+    """The ``(path, reason)`` pairs noted in this process since the last
+    call (and forget them)."""
+    taken = list(_pending)
+    _pending.clear()
+    return taken
 
 
 def read_skipped_samples(record: str) -> List[str]:
-    """The skipped paths of a record, in order (empty if there is none)."""
+    """The skipped paths listed in a record file written by
+    ``SkippedSamplesHook`` (``path<TAB>reason`` lines), in order; empty if
+    there is no file."""
     if not os.path.isfile(record):
         return []
     with open(record) as f:

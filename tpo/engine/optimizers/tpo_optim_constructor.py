@@ -21,6 +21,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS, OPTIMIZERS
 
 from tpo.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from .tpo_optim_wrapper import NONFINITE_KEYS, TPOOptimWrapper
 
 # mmengine logs these once per parameter (frozen ones skipped; the lr, wd
 # and multipliers of every custom-key match): thousands of lines for a 7B
@@ -83,6 +84,11 @@ class TPOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
        into one group each, in the order of their first parameter.
     3. A table of every module (trainable / frozen parameter counts, its
        learning rate and weight decay) is logged.
+    4. ``type='OptimWrapper'`` (the default) builds a
+       :class:`TPOOptimWrapper`: the same, plus a check that stops (or
+       skips) a step whose gradients are not finite, naming the
+       parameters (``nonfinite_grads`` / ``max_consecutive_skips`` in
+       ``optim_wrapper``).
 
     A ``custom_keys`` key that is a substring of no parameter name, trainable
     or frozen, raises a :class:`ValueError` naming the key and the closest
@@ -248,6 +254,17 @@ class TPOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
         optim_wrapper_cfg = self.optim_wrapper_cfg.copy()
         optim_wrapper_cfg.setdefault('type', 'OptimWrapper')
+        if optim_wrapper_cfg['type'] in ('OptimWrapper', OptimWrapper):
+            optim_wrapper_cfg['type'] = TPOOptimWrapper
+        elif set(optim_wrapper_cfg) & set(NONFINITE_KEYS) and \
+                optim_wrapper_cfg['type'] not in (TPOOptimWrapper,
+                                                  'TPOOptimWrapper'):
+            keys = sorted(set(optim_wrapper_cfg) & set(NONFINITE_KEYS))
+            raise ValueError(
+                f"optim_wrapper: {keys} apply to type='OptimWrapper' only, "
+                'not to '
+                f"{optim_wrapper_cfg['type']!r} (an AmpOptimWrapper's loss "
+                'scaler skips steps with non-finite gradients itself).')
         optimizer_cfg = self.optimizer_cfg.copy()
         optimizer_cfg['params'] = groups
         optimizer = OPTIMIZERS.build(optimizer_cfg)
@@ -255,4 +272,6 @@ class TPOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             optim_wrapper_cfg, default_args=dict(optimizer=optimizer))
         optim_wrapper.group_records = records
         optim_wrapper.module_table = rows
+        if isinstance(optim_wrapper, TPOOptimWrapper):
+            optim_wrapper.param_names = names
         return optim_wrapper

@@ -8,7 +8,7 @@ from torch.utils.checkpoint import checkpoint
 from transformers import SiglipVisionConfig, SiglipVisionModel
 
 from tpo.registry import MODELS
-from tpo.utils.local_files import require_local_path
+from tpo.utils.local_files import require_hf_model_folder
 from ..llms.causal_lm import hf_model_kwargs
 
 
@@ -69,9 +69,8 @@ class SigLIPVisionEncoder(BaseModule):
                              f'got {select_strategy!r}')
         kwargs = hf_model_kwargs(torch_dtype, attn_implementation)
         if pretrained is not None:
-            require_local_path(
+            require_hf_model_folder(
                 pretrained, 'SigLIPVisionEncoder',
-                ['config.json', '*.safetensors (or pytorch_model.bin)'],
                 'the model card on the Hugging Face hub (e.g. '
                 '`huggingface-cli download google/siglip-so400m-patch14-384 '
                 '--local-dir checkpoints/siglip-so400m-patch14-384`)')

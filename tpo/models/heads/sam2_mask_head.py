@@ -23,6 +23,7 @@ from torch import nn
 from tpo.registry import MODELS
 from tpo.structures import TPODataSample
 from tpo.utils.local_files import require_local_path
+from tpo.utils.safe_loading import torch_load
 # importing the module registers the mask losses (and, via the package, the
 # box losses: L1Loss)
 from ..losses.mask_losses import binary_mask_iou
@@ -343,7 +344,7 @@ class SAM2MaskHead(BaseTaskHead):
             from safetensors.torch import load_file
             state = load_file(path)
         else:
-            state = torch.load(path, map_location='cpu', weights_only=True)
+            state = torch_load(path, map_location='cpu')
             if isinstance(state, dict) and isinstance(state.get('model'),
                                                       dict):
                 state = state['model']

@@ -5,7 +5,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 
 from tpo.registry import MODELS
-from tpo.utils.local_files import require_local_path
+from tpo.utils.local_files import require_hf_model_folder
 
 
 def hf_model_kwargs(torch_dtype: Optional[str],
@@ -37,9 +37,8 @@ def HFCausalLM(config: Optional[dict] = None,
     """
     kwargs = hf_model_kwargs(torch_dtype, attn_implementation)
     if pretrained is not None:
-        require_local_path(
+        require_hf_model_folder(
             pretrained, 'HFCausalLM',
-            ['config.json', '*.safetensors', 'tokenizer files'],
             'the model card on the Hugging Face hub (e.g. '
             '`huggingface-cli download mistralai/Mistral-7B-Instruct-v0.2 '
             '--local-dir <dir>`)')

@@ -21,16 +21,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.evaluator import BaseMetric
+from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
-from mmengine.model import BaseModel
 from PIL import Image
 
+from tests.test_engine.toy_runner import ROOT, toy_config
 from tpo.engine import load_checkpoint_file, use_safe_checkpoints
-from tpo.registry import DATASETS, METRICS, MODELS
 
-ROOT = Path(__file__).resolve().parents[2]
 CONVERTER = 'trusted_pickle_to_safetensors.py'
 
 
@@ -53,66 +50,6 @@ class Payload:
 
     def __reduce__(self):
         return open, (self.marker, 'w')
-
-
-@MODELS.register_module(force=True)
-class ToyRegressor(BaseModel):
-    """y = w . x + b, for runs that only need a Runner."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = torch.nn.Linear(2, 1)
-
-    def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs))
-        if mode == 'loss':
-            return dict(loss=(out - 1).pow(2).mean())
-        if mode == 'predict':
-            return [dict(pred=o) for o in out]
-        return out
-
-
-@DATASETS.register_module(force=True)
-class ToyPoints(torch.utils.data.Dataset):
-    metainfo = dict()
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, index: int) -> dict:
-        return dict(inputs=torch.tensor([float(index), 1.0]))
-
-
-@METRICS.register_module(force=True)
-class ToyCount(BaseMetric):
-
-    def process(self, data_batch, data_samples) -> None:
-        self.results.append(len(data_samples))
-
-    def compute_metrics(self, results) -> dict:
-        return dict(count=sum(results))
-
-
-def toy_config(work_dir) -> Config:
-    """A Runner config of the toy model with tpo's runtime defaults."""
-    runtime = Config.fromfile(str(ROOT / 'configs/_base_/default_runtime.py'))
-    loader = dict(dataset=dict(type='ToyPoints'), batch_size=2,
-                  num_workers=0,
-                  sampler=dict(type='DefaultSampler', shuffle=False))
-    return Config(dict(
-        runtime.to_dict(),
-        custom_imports=dict(imports=['tests.test_engine.test_safe_loading'],
-                            allow_failed_imports=False),
-        work_dir=str(work_dir),
-        model=dict(type='ToyRegressor'),
-        train_dataloader=loader,
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=2,
-                       val_interval=100),
-        test_dataloader=loader,
-        test_cfg=dict(type='TestLoop'),
-        test_evaluator=dict(type='ToyCount'),
-        optim_wrapper=dict(constructor='TPOOptimWrapperConstructor',
-                           optimizer=dict(type='SGD', lr=0.1))))
 
 
 @pytest.fixture

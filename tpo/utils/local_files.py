@@ -47,8 +47,8 @@ def require_hf_model_folder(path: str, component: str, where: str) -> str:
     if missing:
         shown = ', '.join(names[:6]) + (' ...' if len(names) > 6 else '')
         raise FileNotFoundError(
-            f'{component}: the folder {path!r} has no {" and no ".join(missing)}'
-            f' (it holds: {shown}). {fix}')
+            f'{component}: the folder {path!r} has no '
+            f'{" and no ".join(missing)} (it holds: {shown}). {fix}')
     config_file = osp.join(path, 'config.json')
     try:
         with open(config_file) as f:

@@ -11,13 +11,15 @@ collects them from every batch in the training process. Nothing depends on
 when or how the workers were started.
 """
 import os
-from typing import List, Tuple
+from collections import deque
+from typing import Deque, List, Tuple
 
 #: Metainfo key of a data sample: the ``(path, reason)`` pairs of the
 #: samples it replaced.
 SKIPPED_SAMPLES_KEY = 'skipped_samples'
 
-_pending: List[Tuple[str, str]] = []
+# Bounded: a pipeline used outside TPOBaseDataset is never taken from.
+_pending: Deque[Tuple[str, str]] = deque(maxlen=10000)
 
 
 def record_skipped_sample(path: str, reason: str) -> None:

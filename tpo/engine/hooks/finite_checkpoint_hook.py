@@ -2,7 +2,7 @@
 from typing import List, Optional
 
 import torch
-import torch.distributed as dist
+from mmengine.dist import all_reduce
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
@@ -25,9 +25,7 @@ def nonfinite_weight_names(model: torch.nn.Module) -> List[str]:
     else:
         finite = torch.ones(1, dtype=torch.bool)
     flag = (~finite).sum().float().reshape(1)
-    if dist.is_available() and dist.is_initialized() and \
-            dist.get_world_size() > 1:
-        dist.all_reduce(flag)
+    all_reduce(flag)  # every rank decides alike (a no-op alone)
     if not flag.item():
         return []
     return [name for (name, _), ok in zip(params, finite.tolist())

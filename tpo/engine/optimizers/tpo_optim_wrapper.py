@@ -3,7 +3,7 @@ import logging
 from typing import Dict, List
 
 import torch
-import torch.distributed as dist
+from mmengine.dist import all_reduce
 from mmengine.logging import MessageHub, print_log
 from mmengine.optim import OptimWrapper
 
@@ -90,9 +90,7 @@ class TPOOptimWrapper(OptimWrapper):
         else:
             finite = torch.ones(1, dtype=torch.bool)
         flag = (~finite).sum().float().reshape(1)
-        if dist.is_available() and dist.is_initialized() and \
-                dist.get_world_size() > 1:
-            dist.all_reduce(flag)
+        all_reduce(flag)  # every rank decides alike (a no-op alone)
         if not flag.item():
             return []
         return [self._name(p) for p, ok in zip(params, finite.tolist())

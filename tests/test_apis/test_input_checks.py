@@ -68,19 +68,15 @@ def test_demo_checks_inputs_before_the_model(demo, image, tmp_path, case,
                    str(tmp_path / 'out'), *args['extra']])
 
 
-def test_read_errors_name_the_reader_used(tmp_path):
-    broken = tmp_path / 'broken.png'
-    broken.write_bytes(b'not an image')
+@pytest.mark.parametrize('name, reader', [('broken.png', 'PIL'),
+                                          ('broken.mp4', 'pyav')])
+def test_read_errors_name_the_reader_used(tmp_path, name, reader):
+    broken = tmp_path / name
+    broken.write_bytes(b'not an image or a video')
     with pytest.raises(VideoReadError,
-                       match=r'Cannot read .*broken.png \(PIL\): '):
+                       match=rf'Cannot read .*{name} \({reader}\): '):
         LoadVideoFrames(backend='pyav', on_error='raise')(
             dict(video_path=str(broken)))
-    video = tmp_path / 'broken.mp4'
-    video.write_bytes(b'not a video')
-    with pytest.raises(VideoReadError,
-                       match=r'Cannot read .*broken.mp4 \(pyav\): '):
-        LoadVideoFrames(backend='pyav', on_error='raise')(
-            dict(video_path=str(video)))
 
 
 def test_model_folders_that_cannot_load_name_what_they_lack(tmp_path):

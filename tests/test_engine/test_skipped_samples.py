@@ -104,6 +104,9 @@ def test_persistent_workers_report_every_skip(tmp_path, videos):
     runner = build_runner(run_cfg(tmp_path, list_file(tmp_path, paths),
                                   min_samples=1000))
     runner.train()
+    # Stop the persistent workers now (left to garbage collection, their
+    # shutdown costs the next test seconds).
+    runner.train_loop.dataloader._iterator._shutdown_workers()
     hook = hook_of(runner)
     listed = read_skipped_samples(hook.record)
     # every bad video came up once in the epoch (and maybe again as a

@@ -26,7 +26,6 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 from tpo.registry import STRATEGIES
-
 from tpo.utils.safe_loading import weights_only_loading
 
 from .checkpoint import use_safe_checkpoints

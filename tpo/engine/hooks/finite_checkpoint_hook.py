@@ -2,11 +2,11 @@
 from typing import List, Optional
 
 import torch
-from mmengine.dist import all_reduce
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
 from tpo.registry import HOOKS
+from ..optimizers.tpo_optim_wrapper import nonfinite_names
 
 
 def nonfinite_weight_names(model: torch.nn.Module) -> List[str]:
@@ -16,20 +16,9 @@ def nonfinite_weight_names(model: torch.nn.Module) -> List[str]:
     while is_model_wrapper(model) or type(model).__name__ in (
             'MMDeepSpeedEngineWrapper', 'DeepSpeedEngine'):
         model = getattr(model, 'module', None) or model.model
-    params = [(name, getattr(p, 'ds_tensor', p))
-              for name, p in model.named_parameters() if p.requires_grad]
-    if params:
-        device = params[0][1].device
-        finite = torch.stack(
-            [torch.isfinite(t).all().to(device) for _, t in params])
-    else:
-        finite = torch.ones(1, dtype=torch.bool)
-    flag = (~finite).sum().float().reshape(1)
-    all_reduce(flag)  # every rank decides alike (a no-op alone)
-    if not flag.item():
-        return []
-    return [name for (name, _), ok in zip(params, finite.tolist())
-            if not ok] or ["(another rank's partition)"]
+    return nonfinite_names([(name, getattr(p, 'ds_tensor', p))
+                            for name, p in model.named_parameters()
+                            if p.requires_grad])
 
 
 @HOOKS.register_module()

@@ -1,6 +1,6 @@
 """An optimizer wrapper that never applies non-finite gradients."""
 import logging
-from typing import Dict, List
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmengine.dist import all_reduce
@@ -12,6 +12,25 @@ from tpo.registry import OPTIM_WRAPPERS
 POLICIES = ('stop', 'skip')
 #: The ``optim_wrapper`` keys of :class:`TPOOptimWrapper`'s check.
 NONFINITE_KEYS = ('nonfinite_grads', 'max_consecutive_skips')
+
+
+def nonfinite_names(named: Sequence[Tuple[str, torch.Tensor]]) -> List[str]:
+    """The names of the tensors holding NaN or infinity, decided alike on
+    every rank: when only another rank's tensors are not finite, one
+    placeholder name; empty when all are finite. One host sync (and one
+    all-reduce of a flag when distributed)."""
+    if named:
+        device = named[0][1].device
+        finite = torch.stack(
+            [torch.isfinite(t).all().to(device) for _, t in named])
+    else:
+        finite = torch.ones(1, dtype=torch.bool)
+    flag = (~finite).sum().float().reshape(1)
+    all_reduce(flag)  # a no-op without distributed training
+    if not flag.item():
+        return []
+    return [name for (name, _), ok in zip(named, finite.tolist())
+            if not ok] or ["(another rank's shard)"]
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -81,20 +100,9 @@ class TPOOptimWrapper(OptimWrapper):
     def nonfinite_grad_names(self) -> List[str]:
         """Names of the parameters whose gradient holds NaN or infinity
         (empty when all are finite, on every rank). One host sync."""
-        params = [p for group in self.optimizer.param_groups
-                  for p in group['params'] if p.grad is not None]
-        if params:
-            device = params[0].grad.device
-            finite = torch.stack(
-                [torch.isfinite(p.grad).all().to(device) for p in params])
-        else:
-            finite = torch.ones(1, dtype=torch.bool)
-        flag = (~finite).sum().float().reshape(1)
-        all_reduce(flag)  # every rank decides alike (a no-op alone)
-        if not flag.item():
-            return []
-        return [self._name(p) for p, ok in zip(params, finite.tolist())
-                if not ok] or ["(another rank's gradient shard)"]
+        return nonfinite_names(
+            [(self._name(p), p.grad) for group in self.optimizer.param_groups
+             for p in group['params'] if p.grad is not None])
 
     def _name(self, param: torch.Tensor) -> str:
         return self.param_names.get(id(param)) or \

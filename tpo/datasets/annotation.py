@@ -37,11 +37,17 @@ def _json_error(path: str, error: json.JSONDecodeError,
 def load_json(path: str, kind: Optional[type] = None) -> Any:
     """Load a JSON file whose top level is of type ``kind`` (any if None); a
     syntax error names the file, line and column."""
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
         try:
             data = json.load(f)
         except json.JSONDecodeError as error:
             raise _json_error(path, error) from None
+        except UnicodeDecodeError as error:
+            raise AnnotationError(
+                f'{path}: not a UTF-8 JSON file (byte {error.start} is '
+                f'{error.object[error.start:error.start + 1]!r}); is it a '
+                'binary file, e.g. a pickle that must be converted '
+                'first?') from None
     if kind is not None and not isinstance(data, kind):
         raise AnnotationError(f'{path}: expected a JSON {kind.__name__} at '
                               f'the top level, got {type(data).__name__}.')

@@ -12,6 +12,22 @@ from .annotation import (AnnotationError, AnnotationRecord, box_in_image,
 from .base import TPOBaseDataset
 
 Records = Dict[int, AnnotationRecord]  # by id
+PICKLE_MAGIC = (b'\x80', b'(')  # protocol >= 2, protocol 0/1 (a list)
+
+
+def require_refs_json(path: str) -> str:
+    """``path`` if it is not a pickle; a ``refs(*).p`` given as it was
+    downloaded fails naming the file and the converter to run first."""
+    require_path(path, 'RefCOCODataset: ann_file')
+    with open(path, 'rb') as f:
+        head = f.read(1)
+    if path.endswith('.p') or head in PICKLE_MAGIC:
+        raise AnnotationError(
+            f'{path} is a refs pickle, not JSON: convert it once with '
+            f'`python tools/dataset_converters/refcoco_pickle_to_json.py '
+            f'"{path}"` (writes {osp.splitext(path)[0]}.json beside it) and '
+            'point ann_file at the .json.')
+    return path
 
 
 @DATASETS.register_module()
@@ -81,7 +97,7 @@ class RefCOCODataset(TPOBaseDataset):
     def parse_data_list(self) -> List[dict]:
         """One item per ref of :attr:`split` (per sentence in test mode)."""
         images, anns = self._load_instances()
-        refs = load_json(self.ann_file, list)
+        refs = load_json(require_refs_json(self.ann_file), list)
         splits = set()
         self.num_clipped_boxes = 0
 

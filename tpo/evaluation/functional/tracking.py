@@ -6,7 +6,9 @@ the GT; a prediction with non-positive size (or all NaN) is replaced by the
 previous frame's; absent frames never count but stay in the denominator;
 success uses ``IoU > t`` over 21 thresholds and AUC is the curve's mean;
 precision uses centre error ``<= t`` px (score at 20 px), normalized
-precision the same on centres divided by the GT size (score at 0.20); a
+precision the same on centres each divided by the GT size before they are
+subtracted (score at 0.20); a prediction longer than the GT is cut to the
+GT's length (``calcSeqErrRobust``); a
 visible GT box with a coordinate ``<= 0`` scores IoU -1 (a success miss) and
 centre error -1 (a precision hit); sequences with an all-zero curve are left
 out of that curve's average.
@@ -52,7 +54,8 @@ def lasot_sequence_curves(
     """Per-sequence LaSOT curves.
 
     Args:
-        pred (ArrayLike): ``(T, 4)`` predicted xywh boxes.
+        pred (ArrayLike): ``(T', 4)`` predicted xywh boxes, ``T' >= T``
+            (rows past ``T`` are ignored, as the toolkit does).
         gt (ArrayLike): ``(T, 4)`` GT xywh boxes.
         absent (ArrayLike, optional): ``(T,)`` 0/1 absence flags; None means
             always visible.
@@ -63,9 +66,10 @@ def lasot_sequence_curves(
     """
     gt = _as_boxes(gt, 'gt')
     pred = _as_boxes(pred, 'pred')
-    if pred.shape != gt.shape or len(gt) == 0:
+    if len(pred) < len(gt) or len(gt) == 0:
         raise ValueError(f'lasot_sequence_curves got {len(pred)} predicted '
                          f'and {len(gt)} GT boxes.')
+    pred = pred[:len(gt)]  # the toolkit cuts longer results to the GT
     visible = np.ones(len(gt), dtype=bool) if absent is None else \
         np.asarray(absent).reshape(-1) == 0
     if len(visible) != len(gt):
@@ -85,10 +89,12 @@ def lasot_sequence_curves(
     with np.errstate(divide='ignore', invalid='ignore'):
         error = np.where(gt_ok,
                          np.linalg.norm(centre_pred - centre_gt, axis=1), -1)
+        # The toolkit normalises each centre first, then subtracts: at a
+        # threshold tie the rounding differs from (pred - gt) / size.
         norm_error = np.where(
             gt_ok,
-            np.linalg.norm((centre_pred - centre_gt) / gt[:, 2:], axis=1),
-            -1)
+            np.linalg.norm(centre_pred / gt[:, 2:] - centre_gt / gt[:, 2:],
+                           axis=1), -1)
 
     num = len(gt)
     overlap, error, norm_error = (overlap[visible], error[visible],

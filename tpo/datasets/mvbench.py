@@ -1,7 +1,7 @@
 """MVBench multiple-choice video question answering."""
 import glob
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from tpo.registry import DATASETS
 from .annotation import (AnnotationRecord, load_json, read_clip_window,
@@ -14,6 +14,32 @@ SYSTEM_PROMPT = (
     'events, the detail and movement of objects, and the action and pose of '
     'persons. Based on your observations, select the best option that '
     'accurately addresses the question.')
+
+# The official evaluation's data_list (VideoChat2 ``mvbench.ipynb``): each
+# task's JSON file -> the folder of its source videos under the video root.
+# Episodic Reasoning reads TVQA frame folders (3 fps), the others videos.
+MVBENCH_VIDEO_FOLDERS = {
+    'action_sequence': 'star/Charades_v1_480',
+    'action_prediction': 'star/Charades_v1_480',
+    'action_antonym': 'ssv2_video',
+    'fine_grained_action': 'Moments_in_Time_Raw/videos',
+    'unexpected_action': 'FunQA_test/test',
+    'object_existence': 'clevrer/video_validation',
+    'object_interaction': 'star/Charades_v1_480',
+    'object_shuffle': 'perception/videos',
+    'moving_direction': 'clevrer/video_validation',
+    'action_localization': 'sta/sta_video',
+    'scene_transition': 'scene_qa/video',
+    'action_count': 'perception/videos',
+    'moving_count': 'clevrer/video_validation',
+    'moving_attribute': 'clevrer/video_validation',
+    'state_change': 'perception/videos',
+    'fine_grained_pose': 'nturgbd',
+    'character_order': 'perception/videos',
+    'egocentric_navigation': 'vlnqa',
+    'episodic_reasoning': 'tvqa/frames_fps3_hq',
+    'counterfactual_inference': 'clevrer/video_validation',
+}
 
 
 def mvbench_prompt(question: str, candidates: Sequence[str],
@@ -55,6 +81,11 @@ class MVBenchDataset(TPOBaseDataset):
             conversation; the official evaluation appends
             ``'\\nOnly give the best option.'``. Defaults to ``''``.
         instruction (str): The system prompt. Defaults to MVBench's.
+        video_folders (dict, optional): ``{task_type: folder}``: the videos
+            of a task are ``{data_prefix.video}/{folder}/{video}`` (MVBench
+            keeps each source's videos in its own folder, see
+            :data:`MVBENCH_VIDEO_FOLDERS`); a task not listed uses
+            ``{data_prefix.video}/{video}``. Defaults to None.
         **kwargs: See :class:`~tpo.datasets.base.TPOBaseDataset`.
     """
 
@@ -66,7 +97,9 @@ class MVBenchDataset(TPOBaseDataset):
                  task_types: Union[Sequence[str], Dict[str, str], None] = None,
                  question_prompt: str = '',
                  instruction: str = SYSTEM_PROMPT,
+                 video_folders: Optional[Dict[str, str]] = None,
                  **kwargs) -> None:
+        self.video_folders = dict(video_folders or {})
         self.task_types = task_types
         self.question_prompt = question_prompt
         self.instruction = instruction
@@ -121,7 +154,9 @@ class MVBenchDataset(TPOBaseDataset):
                 f'{candidates}')
         question_text, gt_answer = mvbench_prompt(question, candidates, answer)
         item = dict(
-            video_path=self.video_path(record.text('video')),
+            video_path=self.video_path(
+                osp.join(self.video_folders.get(task_type, ''),
+                         record.text('video'))),
             task_type=task_type,
             question=question,
             candidates=candidates,

@@ -13,6 +13,11 @@ from .base import TPOBaseDataset
 from .mvbench import ANSWER_PREFIX, SYSTEM_PROMPT, mvbench_prompt
 
 NUM_OPTIONS = 5
+# The first temporal grounding template of the paper (Table 18).
+GROUNDING_PROMPT = (
+    'Localize the visual content described by the given textual query '
+    '{query} in the video, and output the start and end timestamps in '
+    'seconds.')
 CSV_COLUMNS = ('video_id', 'qid', 'question', 'answer', 'type') + tuple(
     f'a{i}' for i in range(NUM_OPTIONS))
 
@@ -109,6 +114,13 @@ class NExTGQADataset(TPOBaseDataset):
         question_prompt (str): Text appended to the prompt of the
             conversation. Defaults to ``''``.
         instruction (str): The system prompt. Defaults to MVBench's.
+        grounding_prompt (str, optional): The temporal grounding request
+            asked about the same video for the question's window,
+            ``{query}`` taking the question (items get ``query`` and
+            ``grounding_question``; the model answers it with its temporal
+            head, see :func:`tpo.models.grounded_qa.ground_questions`).
+            Defaults to the first temporal template of the paper (Table
+            18); None: no grounding request.
         **kwargs: See :class:`~tpo.datasets.base.TPOBaseDataset`.
     """
 
@@ -122,7 +134,9 @@ class NExTGQADataset(TPOBaseDataset):
                  video_ext: str = '.mp4',
                  question_prompt: str = '',
                  instruction: str = SYSTEM_PROMPT,
+                 grounding_prompt: Optional[str] = GROUNDING_PROMPT,
                  **kwargs) -> None:
+        self.grounding_prompt = grounding_prompt
         self.gsub_file = gsub_file
         self.video_map_file = video_map_file
         self.video_ext = video_ext
@@ -219,7 +233,11 @@ class NExTGQADataset(TPOBaseDataset):
                          f'is not in {self.video_map_file}')
         question_text, _ = mvbench_prompt(question, candidates, answer)
         gt_answer = f'({chr(ord("A") + answer_idx)}) {answer}'
+        grounding = {} if self.grounding_prompt is None else dict(
+            query=question,
+            grounding_question=self.grounding_prompt.format(query=question))
         return dict(
+            **grounding,
             video_path=self.video_path(video + self.video_ext),
             qid=f'{video_id}_{question_id}',
             video_id=video_id,

@@ -16,6 +16,7 @@ from tpo.registry import MODELS, TOKENIZERS
 from tpo.structures import (BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER,
                             TASK_ALIASES, TPO_TASKS, TPODataSample)
 from tpo.utils import describe_sample
+from .grounded_qa import ground_questions
 from .llms.prompt_template import IGNORE_INDEX, PromptTemplate
 from .task_tokens import TaskTokens
 
@@ -872,4 +873,5 @@ class TPOModel(BaseModel):
                 # Heads run in float32, also under autocast (as in `loss`).
                 with torch.autocast(inputs.device.type, enabled=False):
                     head.predict([embeddings], head_inputs, [sample])
+        ground_questions(self, visual, data_samples, heads_by_task)
         return data_samples

@@ -201,7 +201,7 @@ class PackTPOInputs(BaseTransform):
                                     'ref_id', 'vid', 'relevant_clip_ids',
                                     'saliency_scores', 'expression',
                                     'exp_id', 'mask_rles', 'sequence',
-                                    'absent')
+                                    'absent', 'grounding_question')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

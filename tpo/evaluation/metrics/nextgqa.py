@@ -1,7 +1,9 @@
 """NExT-GQA grounded video QA metric."""
+import logging
 from typing import Optional, Sequence
 
 import numpy as np
+from mmengine.logging import print_log
 
 from tpo.registry import METRICS
 from tpo.utils import describe_sample
@@ -36,7 +38,8 @@ class NExTGQAMetric(TaskMetric):
       the picked option's text is the answer's (one test question lists its
       answer twice).
     * ``pred_windows``: ``(K, 2)`` or ``(K, 3)`` spans, best first; the first
-      is scored (``K = 0`` is a miss). Seconds, or fractions of the video
+      is scored (``K = 0`` is a miss; a sample without the field is a miss
+      too, and the number of such samples is logged). Seconds, or fractions of the video
       with ``normalized=True``.
     * Without ``gsub_file``: ``gt_windows`` ``(M, 2)`` seconds (all GT
       segments of the question) and, with ``normalized``, ``duration``.
@@ -110,8 +113,9 @@ class NExTGQAMetric(TaskMetric):
         each sample."""
         for sample in self.selected(data_samples):
             qid = require_key(sample, 'qid', self)
-            windows = to_numpy(require_key(sample, 'pred_windows', self))
-            windows = windows.astype(np.float64)
+            windows = sample.get('pred_windows')
+            windows = np.zeros((0, 2)) if windows is None else \
+                to_numpy(windows).astype(np.float64)
             windows = windows.reshape(-1, windows.shape[-1]
                                       if windows.ndim else 2)
             segments, duration = self._ground_truth(sample, qid)
@@ -119,6 +123,7 @@ class NExTGQAMetric(TaskMetric):
                 dict(
                     qid=str(qid),
                     span=windows[0, :2] if len(windows) else None,
+                    no_window='pred_windows' not in sample,
                     segments=segments,
                     duration=duration,
                     correct=self._correct(sample),
@@ -133,6 +138,14 @@ class NExTGQAMetric(TaskMetric):
         qids = [r['qid'] for r in results]
         if len(set(qids)) != len(qids):
             raise ValueError(f'{type(self).__name__} got duplicate qids.')
+        no_window = [r['qid'] for r in results if r.get('no_window')]
+        if no_window:
+            print_log(
+                f'{type(self).__name__}: {len(no_window)} of {len(results)} '
+                f'questions have no pred_windows (scored as misses), e.g. '
+                f'{no_window[:3]}; does the model have a temporal head and '
+                'do the samples carry grounding_question?', 'current',
+                level=logging.WARNING)
         return nextgqa_eval([r['span'] for r in results],
                             [r['segments'] for r in results],
                             [r['correct'] for r in results],

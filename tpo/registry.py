@@ -91,6 +91,9 @@ TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS,
 # synthetic world's vocabulary); they are not nn.Modules, so they get their own.
 TOKENIZERS = TPORegistry('tokenizer', scope='tpo',
                          locations=['tpo.models.llms'])
+# How a conversation is laid out in tokens (PromptTemplate and variants).
+PROMPT_TEMPLATES = TPORegistry('prompt template', scope='tpo',
+                               locations=['tpo.models.llms'])
 
 OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, ['tpo.engine'])
 OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,

@@ -12,7 +12,7 @@ def test_video_folders_per_task(tmp_path):
         (tmp_path / f'{name}.json').write_text(json.dumps([row]))
     dataset = MVBenchDataset(
         data_root=str(tmp_path), data_prefix=dict(video='video'),
-        video_folders=MVBENCH_VIDEO_FOLDERS, lazy_init=False)
+        video_folders='official', lazy_init=False)
     paths = {dataset[i]['task_type']: dataset.get_data_info(i)['video_path']
              for i in range(len(dataset))}
     assert paths['action_antonym'] == str(

@@ -81,11 +81,11 @@ class MVBenchDataset(TPOBaseDataset):
             conversation; the official evaluation appends
             ``'\\nOnly give the best option.'``. Defaults to ``''``.
         instruction (str): The system prompt. Defaults to MVBench's.
-        video_folders (dict, optional): ``{task_type: folder}``: the videos
-            of a task are ``{data_prefix.video}/{folder}/{video}`` (MVBench
-            keeps each source's videos in its own folder, see
-            :data:`MVBENCH_VIDEO_FOLDERS`); a task not listed uses
-            ``{data_prefix.video}/{video}``. Defaults to None.
+        video_folders (dict | str, optional): ``{task_type: folder}``: the
+            videos of a task are ``{data_prefix.video}/{folder}/{video}``
+            (MVBench keeps each source's videos in its own folder);
+            ``'official'`` is :data:`MVBENCH_VIDEO_FOLDERS`; a task not
+            listed uses ``{data_prefix.video}/{video}``. Defaults to None.
         **kwargs: See :class:`~tpo.datasets.base.TPOBaseDataset`.
     """
 
@@ -97,8 +97,13 @@ class MVBenchDataset(TPOBaseDataset):
                  task_types: Union[Sequence[str], Dict[str, str], None] = None,
                  question_prompt: str = '',
                  instruction: str = SYSTEM_PROMPT,
-                 video_folders: Optional[Dict[str, str]] = None,
+                 video_folders: Union[Dict[str, str], str, None] = None,
                  **kwargs) -> None:
+        if video_folders == 'official':
+            video_folders = MVBENCH_VIDEO_FOLDERS
+        elif isinstance(video_folders, str):
+            raise ValueError(f"video_folders must be a dict or 'official', "
+                             f'got {video_folders!r}')
         self.video_folders = dict(video_folders or {})
         self.task_types = task_types
         self.question_prompt = question_prompt

@@ -355,11 +355,11 @@ def tpo_added_tokens(tokenizer, model_cfg: Mapping
     larger (tables never shrink)."""
     from types import SimpleNamespace
 
-    from tpo.models.llms.prompt_template import PromptTemplate
+    from tpo.models.llms.prompt_template import build_prompt_template
     from tpo.models.tpo_model import TPOModel
     from tpo.structures import TPO_TASKS
     holder = SimpleNamespace(
-        prompt=PromptTemplate(**(model_cfg.get('prompt_template') or {})),
+        prompt=build_prompt_template(model_cfg.get('prompt_template')),
         tasks={t: dict(s)
                for t, s in (model_cfg.get('tasks') or TPO_TASKS).items()})
     special = TPOModel._special_tokens(

@@ -17,7 +17,7 @@ from tpo.structures import (BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER,
                             TASK_ALIASES, TPO_TASKS, TPODataSample)
 from tpo.utils import describe_sample
 from .grounded_qa import ground_questions
-from .llms.prompt_template import IGNORE_INDEX, PromptTemplate
+from .llms.prompt_template import IGNORE_INDEX, build_prompt_template
 from .task_tokens import TaskTokens
 
 NO_TASK = 'none'
@@ -66,7 +66,8 @@ class TPOModel(BaseModel):
             Default aliases of a task not in ``tasks``, or of a task that
             ``tasks`` lists itself, are ignored.
         heads: ``{name: head config}``; each head names the task it serves.
-        prompt_template: keyword arguments of :class:`PromptTemplate`.
+        prompt_template: keyword arguments of :class:`PromptTemplate`, or a
+            registered ``type`` (``PROMPT_TEMPLATES``) with its arguments.
         lora: keyword arguments of ``peft.LoraConfig``, or None to train or
             freeze the LLM as a whole.
         frozen_modules: attribute paths to freeze (``'vision_encoder'``,
@@ -88,6 +89,16 @@ class TPOModel(BaseModel):
             ``torch.autocast`` (CPU or GPU); losses stay in float32.
         gradient_checkpointing: recompute the LLM's (and, if supported, the
             vision encoder's) activations in the backward pass.
+        task_token_in_context: at inference, feed a called task's token
+            right after its task-begin token and keep both in the answer
+            (the training layout ``<time_begin><temp>``); False runs the
+            task token on a side branch before the begin token is fed and
+            drops it from the context afterwards, as the released
+            VideoChat-TPO's ``app.py`` does.
+        last_task_only: at inference, run only the head of the last task
+            an answer calls, on its last call (``app.py`` keeps one
+            ``prompt_token``, overwritten by each call); False runs the head
+            of every called task on all its calls.
         strict_load: loading a checkpoint fails, listing the keys, when it
             has unexpected keys, keys of the wrong shape, or lacks keys that
             neither a ``pretrained`` source nor fresh LoRA adapters provide;
@@ -119,13 +130,15 @@ class TPOModel(BaseModel):
                  amp_dtype: Optional[str] = None,
                  gradient_checkpointing: bool = False,
                  strict_load: bool = True,
+                 task_token_in_context: bool = True,
+                 last_task_only: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=MODELS.build(
                 data_preprocessor or dict(type='TPODataPreprocessor')),
             init_cfg=init_cfg)
-        self.prompt = PromptTemplate(**(prompt_template or {}))
+        self.prompt = build_prompt_template(prompt_template)
         self.tokenizer = TOKENIZERS.build(tokenizer)
         self.tasks = {
             task: dict(spec)
@@ -160,6 +173,8 @@ class TPOModel(BaseModel):
             if cfg.get('pretrained'))
         self._carried_keys: Set[str] = set()
         self.strict_load = strict_load
+        self.task_token_in_context = task_token_in_context
+        self.last_task_only = last_task_only
         self.amp_dtype = getattr(torch, amp_dtype) if amp_dtype else None
 
         self.vision_encoder = MODELS.build(vision_encoder)
@@ -790,12 +805,18 @@ class TPOModel(BaseModel):
                 task = self.begin_ids.get(token)
                 step = embed_layer(logits.new_tensor([token],
                                                      dtype=torch.long))
-                if task is not None and not done[i]:
+                if task is not None and not done[i] and \
+                        self.task_token_in_context:
                     generated[i].append(self.task_token_ids[task])
                     step = torch.cat(
                         [step, self.task_tokens[task][None].to(step)])
                 steps.append(step)
                 routed.append(task)
+            if not self.task_token_in_context and any(routed):
+                for i, hidden in self._task_token_branch(
+                        routed, cache, mask, positions).items():
+                    states[i].setdefault(routed[i], []).append(hidden)
+                routed = [None] * num
             if all(done):
                 break
             live = [s for s in steps if s is not None]
@@ -829,6 +850,36 @@ class TPOModel(BaseModel):
                         out.hidden_states[-1][i, last[i]].float())
         return generated, states
 
+    def _task_token_branch(self, routed: List[Optional[str]], cache,
+                           mask: torch.Tensor, positions: torch.Tensor
+                           ) -> Dict[int, torch.Tensor]:
+        """The release's way of calling a head (``app.py`` ``generate``):
+        the task token alone is run right after the context, *before* its
+        task-begin token is fed, and the cache is restored afterwards, so
+        that neither the task token nor its id enter the answer. Returns the
+        last hidden state at the task token of each routed sample."""
+        rows = []
+        for task in routed:
+            rows.append(self.task_tokens[task][None] if task is not None
+                        else self.task_tokens[next(iter(self.tasks))][None]
+                        * 0)
+        live = torch.tensor([[task is not None] for task in routed],
+                            dtype=mask.dtype, device=mask.device)
+        length = cache.get_seq_length()
+        dtype = self.llm.get_input_embeddings().weight.dtype
+        out = self.llm(
+            inputs_embeds=torch.stack(rows).to(mask.device, dtype),
+            attention_mask=torch.cat([mask, live], 1),
+            position_ids=positions[:, None] + 1,
+            cache=cache,
+            use_cache=True,
+            output_hidden_states=True)
+        cache.crop(length - cache.get_seq_length())  # drop the task token
+        return {
+            i: out.hidden_states[-1][i, 0].float()
+            for i, task in enumerate(routed) if task is not None
+        }
+
     def predict(self, inputs: torch.Tensor,
                 data_samples: List[TPODataSample],
                 **generate_kwargs) -> List[TPODataSample]:
@@ -854,6 +905,8 @@ class TPOModel(BaseModel):
                       if t in self.begin_ids]
             sample.pred_task = self.tasks[begins[0]]['begin'] if begins \
                 else NO_TASK
+            if self.last_task_only and begins:
+                states = {begins[-1]: states[begins[-1]][-1:]}
             task = self.head_task(sample.get('task'))
             if task in heads_by_task:
                 # A sample of a head's task (or of an alias of it: tracking

@@ -1,3 +1,4 @@
+from .clip_features import LoadClipFeatures, clip_feature_path
 from .formatting import FormatTaskConversation, PackTPOInputs
 from .frame_folders import ListFramePaths
 from .frame_sampling import (random_indices, uniform_indices,
@@ -14,5 +15,6 @@ __all__ = [
     'random_indices', 'window_to_frame_range', 'LoadVideoFrames',
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
     'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
-    'SelectTrackTargets', 'TextualizeTaskAnswer'
+    'SelectTrackTargets', 'TextualizeTaskAnswer', 'LoadClipFeatures',
+    'clip_feature_path'
 ]

@@ -167,7 +167,8 @@ class PackTPOInputs(BaseTransform):
     - gt_track_bboxes: ``(T, 4)`` xywh pixels, one per sampled frame (see
       :class:`SelectTrackTargets`)
     - prompt_bboxes: ``(K, 4)`` xyxy pixels of the ``<track_box>`` prompts
-    - the ``meta_keys`` (e.g. MeViS ``mask_rles``, tracking ``absent``)
+    - the ``meta_keys`` (e.g. MeViS ``mask_rles``, tracking ``absent``,
+      the release's cached ``clip_features``)
 
     Added Keys:
 
@@ -201,7 +202,8 @@ class PackTPOInputs(BaseTransform):
                                     'ref_id', 'vid', 'relevant_clip_ids',
                                     'saliency_scores', 'expression',
                                     'exp_id', 'mask_rles', 'sequence',
-                                    'absent', 'grounding_question')
+                                    'absent', 'grounding_question',
+                                    'clip_features')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

@@ -9,18 +9,20 @@ from mmengine.evaluator import BaseMetric
 from tpo.registry import METRICS
 from .utils import to_numpy
 
-PREDICTION_KEYS = ('sample_idx', 'source', 'task', 'video_path', 'task_type',
-                   'gt_task', 'pred_task', 'gt_answer', 'pred_text',
-                   'gt_bboxes', 'pred_bboxes', 'pred_scores')
+# Sample fields left out of the dump: model inputs that the metrics never
+# read (the cached clip features are megabytes per video).
+EXCLUDED_KEYS = ('clip_features', 'inputs')
 
 
 @METRICS.register_module()
 class DumpPredictions(BaseMetric):
-    """Save the predictions (and ground truth) of each sample.
+    """Save the predictions (and ground truth) of each sample: every field
+    of the data sample except :data:`EXCLUDED_KEYS`, so that
+    ``tools/analysis_tools/eval_predictions.py`` can score the file with a
+    config's metrics again.
 
-    ``.json`` files hold a list of plain dicts with the keys of
-    ``PREDICTION_KEYS`` that a sample has; ``.pkl`` files the same list with
-    numpy arrays. Reports no metric.
+    ``.json`` files hold a list of plain dicts; ``.pkl`` files the same list
+    with numpy arrays (smaller and faster for masks). Reports no metric.
     """
 
     def __init__(self, out_file: str, collect_device: str = 'cpu') -> None:
@@ -33,11 +35,12 @@ class DumpPredictions(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             record = {}
-            for key in PREDICTION_KEYS:
-                if key in sample:
-                    value = sample[key]
-                    record[key] = value if isinstance(
-                        value, (str, int, float)) else to_numpy(value)
+            for key, value in sample.items():
+                if key in EXCLUDED_KEYS:
+                    continue
+                record[key] = value if isinstance(
+                    value, (str, int, float, bool, list, dict, tuple,
+                            type(None))) else to_numpy(value)
             self.results.append(record)
 
     def compute_metrics(self, results: list) -> dict:

@@ -156,6 +156,13 @@ class CGDETRHead(BaseTaskHead):
             init_cfg=init_cfg)
         self.video_features = video_source
         self.text_features = text_source
+        # Frozen encoders with their own `pretrained` weights (e.g. the
+        # release's InternVideo2-CLIP text encoder) are rebuilt from those,
+        # not from TPO checkpoints (see TPOModel.state_dict).
+        self.pretrained_submodules = tuple(
+            name for name, source in (('video_features', video_source),
+                                      ('text_features', text_source))
+            if getattr(source, 'pretrained', False))
         self.use_tef = use_tef
         self.vid_dims = resolve_dims(
             video_source, vision_dims=vision_dims, in_dims=in_dims) + \

@@ -210,6 +210,8 @@ class SAM2MaskHead(BaseTaskHead):
         loss_aux_bbox: optional L1 loss of an auxiliary MLP regressing the
             normalised box from the embedding (official
             ``track_embed_decode2``); None builds no such MLP.
+        aux_box_sigmoid: squash the auxiliary box with a sigmoid; the
+            release regresses it raw (False).
         sam_overrides: SAM2 config overrides; defaults to the post-
             processing of sam2's video predictor.
         track_prompt: ``'embedding'`` (always the adapter) or ``'box'``:
@@ -246,6 +248,7 @@ class SAM2MaskHead(BaseTaskHead):
                      type='SigmoidFocalLoss', alpha=-1, gamma=0.0,
                      loss_weight=1.0),
                  loss_aux_bbox: Optional[dict] = None,
+                 aux_box_sigmoid: bool = True,
                  sam_overrides: Optional[dict] = None,
                  track_prompt: str = 'embedding',
                  input_mean: Sequence[float] = IMAGENET_MEAN,
@@ -299,6 +302,7 @@ class SAM2MaskHead(BaseTaskHead):
                            num_prompt_tokens * self.prompt_dims, 2)
         self.aux_box = MLP(in_dims, hidden_dims or in_dims, 4, 2) \
             if loss_aux_bbox else None
+        self.aux_box_sigmoid = aux_box_sigmoid
 
         self.loss_distill = MODELS.build(loss_distill)
         self.loss_mask = MODELS.build(loss_mask)
@@ -611,7 +615,8 @@ class SAM2MaskHead(BaseTaskHead):
                     terms.setdefault('loss_distill', []).append(
                         self.loss_distill(prompt, self.box_prompt(box)))
                 if self.aux_box is not None:
-                    pred = self.aux_box(emb).sigmoid()[0]
+                    pred = self.aux_box(emb)[0]
+                    pred = pred.sigmoid() if self.aux_box_sigmoid else pred
                     terms.setdefault('loss_aux_bbox', []).append(
                         self.loss_aux_bbox(pred, box))
             if 'pixel' in self.objectives and masks is not None:

@@ -1,9 +1,12 @@
 from .causal_lm import HFCausalLM
-from .prompt_template import IGNORE_INDEX, PromptTemplate
+from .prompt_template import (IGNORE_INDEX, PromptTemplate,
+                              build_prompt_template)
+from .videochat_tpo_prompt import VideoChatTPOPromptTemplate
 from .tokenizers import (PretrainedTokenizer, SyntheticWorldTokenizer,
                          word_level_tokenizer)
 
 __all__ = [
     'HFCausalLM', 'IGNORE_INDEX', 'PromptTemplate', 'PretrainedTokenizer',
-    'SyntheticWorldTokenizer', 'word_level_tokenizer'
+    'SyntheticWorldTokenizer', 'VideoChatTPOPromptTemplate',
+    'build_prompt_template', 'word_level_tokenizer'
 ]

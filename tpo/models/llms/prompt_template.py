@@ -1,11 +1,23 @@
 """How a conversation is laid out in tokens for one LLM family."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from transformers import PreTrainedTokenizerBase
+
+from tpo.registry import PROMPT_TEMPLATES
 
 IGNORE_INDEX = -100
 
 
+def build_prompt_template(cfg: Optional[dict]) -> 'PromptTemplate':
+    """A prompt template from a model's ``prompt_template`` config: a
+    registered ``type`` with its arguments, or the arguments of
+    :class:`PromptTemplate`."""
+    cfg = dict(cfg or {})
+    cfg.setdefault('type', 'PromptTemplate')
+    return PROMPT_TEMPLATES.build(cfg)
+
+
+@PROMPT_TEMPLATES.register_module()
 class PromptTemplate:
     """Turns (question, answer) turns into token ids and LM labels.
 

@@ -41,7 +41,10 @@ model = dict(
     # at id 32000 (added_tokens.json), which fits only v0.2's vocabulary, as
     # app.py's tokenizer path and the README's model card say: v0.2.
     llm=dict(pretrained='checkpoints/Mistral-7B-Instruct-v0.2'),
-    tokenizer=dict(path='checkpoints/Mistral-7B-Instruct-v0.2'),
+    # tokenizer.json as written (its SentencePiece dummy prefix): app.py
+    # tokenizes its prompt in pieces that start with a space.
+    tokenizer=dict(_delete_=True, type='TokenizerFile',
+                   path='checkpoints/Mistral-7B-Instruct-v0.2'),
     # modeling_videochate.py generate_caption / app.py generate: the
     # Q-Former gets no instruction at inference.
     connector_instruction=False,

@@ -3,10 +3,10 @@ from .prompt_template import (IGNORE_INDEX, PromptTemplate,
                               build_prompt_template)
 from .videochat_tpo_prompt import VideoChatTPOPromptTemplate
 from .tokenizers import (PretrainedTokenizer, SyntheticWorldTokenizer,
-                         word_level_tokenizer)
+                         TokenizerFile, word_level_tokenizer)
 
 __all__ = [
     'HFCausalLM', 'IGNORE_INDEX', 'PromptTemplate', 'PretrainedTokenizer',
-    'SyntheticWorldTokenizer', 'VideoChatTPOPromptTemplate',
+    'SyntheticWorldTokenizer', 'TokenizerFile', 'VideoChatTPOPromptTemplate',
     'build_prompt_template', 'word_level_tokenizer'
 ]

@@ -30,6 +30,44 @@ def PretrainedTokenizer(path: str, **kwargs) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+@TOKENIZERS.register_module()
+def TokenizerFile(path: str) -> PreTrainedTokenizerFast:
+    """A model folder's ``tokenizer.json`` used exactly as written, with the
+    special tokens of its ``tokenizer_config.json`` /
+    ``special_tokens_map.json``.
+
+    transformers 5 rebuilds a ``LlamaTokenizer``'s pipeline from the
+    vocabulary (a Metaspace pre-tokenizer that prepends no ``▁`` to text
+    that starts with a space), so a piece like ``" [INST] ..."`` loses the
+    SentencePiece dummy prefix that Mistral's released ``tokenizer.json``
+    (a ``Prepend("▁")`` normaliser) and the slow tokenizer add. The
+    released VideoChat-TPO tokenizes its prompt in such pieces: this builder
+    keeps the file's normaliser.
+    """
+    import json
+    import os.path as osp
+    require_local_path(osp.join(path, 'tokenizer.json'), 'TokenizerFile',
+                       ['tokenizer.json', 'tokenizer_config.json'],
+                       'the same hub repository as the LLM weights')
+    special = {}
+    for name in ('special_tokens_map.json', 'tokenizer_config.json'):
+        file = osp.join(path, name)
+        if osp.isfile(file):
+            with open(file) as f:
+                config = json.load(f)
+            for key in ('bos_token', 'eos_token', 'unk_token', 'pad_token'):
+                value = config.get(key)
+                if isinstance(value, dict):
+                    value = value.get('content')
+                if value and key not in special:
+                    special[key] = value
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_file=osp.join(path, 'tokenizer.json'), **special)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.unk_token or tokenizer.eos_token
+    return tokenizer
+
+
 def word_level_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
     """A whitespace/punctuation word tokenizer; digits, single letters and
     punctuation marks are always in the vocabulary."""

@@ -304,16 +304,19 @@ def test_report(release, answers, capsys):
         theirs = ARRAYS[f'{name}.first_logits']
         ours = answers[name]['logits'].numpy()[:len(theirs)]
         same = answers[name]['generated'] == META[name]['output_ids']
-        lines.append(f'{name}: max |logit diff| {np.abs(ours - theirs).max():.2e}'
-                     f', generated ids identical: {same} '
-                     f'({len(META[name]["output_ids"])} tokens)')
+        lines.append(
+            f'{name}: max |logit diff| {np.abs(ours - theirs).max():.2e}, '
+            f'generated ids identical: {same} '
+            f'({len(META[name]["output_ids"])} tokens)')
     sample = answers['temporal']['sample']
     window = ARRAYS['temporal.window']
+    ours = sample.pred_windows[0].numpy()
+    saliency = sample.pred_saliency.numpy()
     lines.append(
-        f'temporal: window diff {np.abs(sample.pred_windows[0, :2].numpy() - window[:2]).max():.2e} s, '
-        f'score diff {abs(float(sample.pred_windows[0, 2]) - window[2]):.2e} '
-        '(release rounds to 1e-4), saliency diff '
-        f'{np.abs(sample.pred_saliency.numpy() - ARRAYS["temporal.saliency_raw"]).max():.2e}')
+        f'temporal: window diff {np.abs(ours[:2] - window[:2]).max():.2e} s, '
+        f'score diff {abs(ours[2] - window[2]):.2e} (release rounds to '
+        '1e-4), saliency diff '
+        f'{np.abs(saliency - ARRAYS["temporal.saliency_raw"]).max():.2e}')
     with torch.no_grad():
         raw = release[0].heads.region.mlp(
             torch.from_numpy(ARRAYS['region.prompt_token'])).numpy()

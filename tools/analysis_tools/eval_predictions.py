@@ -171,7 +171,8 @@ def tracking_records(folder: str, cfg) -> List[dict]:
                                   'ground truth in the config\'s test set '
                                   '(a server-scored split?)')
         record = dict(task='track', pred_track_bboxes=boxes,
-                      gt_track_bboxes=np.asarray(gt), sequence=item['sequence'])
+                      gt_track_bboxes=np.asarray(gt),
+                      sequence=item['sequence'])
         if item.get('absent') is not None:
             record['absent'] = np.asarray(item['absent'])
         if item.get('ori_shape') is not None:

@@ -1,7 +1,7 @@
 """MVBench multiple-choice video question answering."""
 import glob
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 from tpo.registry import DATASETS
 from .annotation import (AnnotationRecord, load_json, read_clip_window,

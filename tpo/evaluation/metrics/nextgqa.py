@@ -38,9 +38,9 @@ class NExTGQAMetric(TaskMetric):
       the picked option's text is the answer's (one test question lists its
       answer twice).
     * ``pred_windows``: ``(K, 2)`` or ``(K, 3)`` spans, best first; the first
-      is scored (``K = 0`` is a miss; a sample without the field is a miss
-      too, and the number of such samples is logged). Seconds, or fractions of the video
-      with ``normalized=True``.
+      is scored (``K = 0`` is a miss; so is a sample without the field,
+      and such samples are counted in a warning). Seconds, or fractions of
+      the video with ``normalized=True``.
     * Without ``gsub_file``: ``gt_windows`` ``(M, 2)`` seconds (all GT
       segments of the question) and, with ``normalized``, ``duration``.
     * ``task_type`` (the question type) when ``per_type``.

@@ -2,10 +2,11 @@
 
 Examples::
 
-    # VideoChat-TPO (OpenGVLab/VideoChat-TPO): safetensors shards + index
+    # VideoChat-TPO (OpenGVLab/VideoChat-TPO): safetensors shards + index,
+    # every head; load it with configs/tpo/videochat_tpo_release.py
     python tools/model_converters/videochat_tpo_to_tpo.py \\
         checkpoints/VideoChat-TPO checkpoints/videochat_tpo_converted \\
-        --config configs/_base_/models/videochat2_umtl_mistral7b.py
+        --config configs/tpo/videochat_tpo_release.py
 
     # VideoChat2 stage 3 (a .pth, read with torch.load(weights_only=True))
     python tools/model_converters/videochat_tpo_to_tpo.py \\
@@ -19,7 +20,7 @@ the release's token ids to TPOModel's; without it they are kept as they are.
 The output is one ``.safetensors`` file (OUT ends with ``.safetensors``) or a
 folder with one shard per input shard and ``model.safetensors.index.json``.
 Keys that are not mapped are listed, grouped by prefix with the reason
-(e.g. heads not implemented yet); nothing is dropped silently.
+(modules the release never runs); nothing is dropped silently.
 """
 import argparse
 import json

@@ -26,3 +26,17 @@ def load_conformance(name: str) -> dict:
     """Load ``shared/conformance/<name>`` (see :func:`shared_path`)."""
     with open(shared_path(f'conformance/{name}')) as f:
         return json.load(f)
+
+
+def load_tool(relative: str):
+    """Import ``tools/<relative>`` (a script, not a package) as a module;
+    its folder goes on ``sys.path`` so that sibling tools import."""
+    import importlib.util
+    import sys
+    path = Path(__file__).resolve().parents[1] / 'tools' / relative
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -17,6 +17,17 @@ def tiny_world(tmp_path_factory) -> str:
     return str(root)
 
 
+#: A CG-DETR temporal head small enough for unit tests (the model fills in
+#: its widths).
+TINY_CGDETR_HEAD = dict(
+    type='CGDETRHead',
+    text_features=dict(type='QueryHashEmbedding', embed_dims=32,
+                       num_buckets=64),
+    transformer=dict(type='CGDETR', dims=32, num_heads=4, ffn_dims=64,
+                     enc_layers=1, dec_layers=2, t2v_layers=1, num_queries=5,
+                     num_dummies=3, total_prompts=4))
+
+
 def tiny_model_cfg(**overrides) -> dict:
     """The repo's tiny model config, made smaller still for unit tests."""
     cfg = copy.deepcopy(

@@ -27,16 +27,18 @@ PARENTS = {
         'mvbench_test', 'region_metric', 'temporal_metric', 'mask_metric',
         'track_metric', 'mcq_metric', 'test_dataloader.dataset.datasets',
         'test_evaluator', 'val_dataloader.dataset.datasets', 'val_evaluator',
-        'max_iters', 'warmup_iters', 'train_cfg', 'param_scheduler'
-    }),
-    # its own schedule, stated explicitly (the same length as a row's now)
+        'max_iters', 'train_cfg', 'param_scheduler'
+    }, {'stage_model'}),
+    # the base MLLM's stage schedule (tiny_stage0.py): loaded strictly, as
+    # it starts from scratch
     'mllm_base': ('tpo_full', {
         'load_from', 'model.frozen_modules', 'model.loss_weights',
-        'train_dataloader.dataset.datasets'
-    }, {'max_iters', 'warmup_iters', 'train_cfg', 'param_scheduler'}),
+        'model.strict_load', 'train_dataloader.dataset.datasets',
+        'stage_model'
+    }, {'max_iters', 'train_cfg', 'param_scheduler'}),
     'stage1': ('mllm_base', {
         'load_from', 'train_dataloader.dataset.datasets', 'max_iters',
-        'warmup_iters', 'train_cfg', 'param_scheduler'
+        'train_cfg', 'param_scheduler'
     }),
     'mlp_temporal_head': ('tpo_full', {'model.heads.temporal'}),
     'no_conversation': ('tpo_full', {'train_dataloader.dataset.datasets'}),
@@ -44,14 +46,14 @@ PARENTS = {
                              {'train_dataloader.dataset.datasets'}),
     'textualized': ('tpo_full', {
         'load_from', 'model.heads', 'model.max_new_tokens',
-        'optim_wrapper.paramwise_cfg.custom_keys', 'mevis_train',
+        'optim_wrapper.paramwise_cfg.custom_keys',
         'train_dataloader.dataset.datasets',
         'test_dataloader.dataset.datasets', 'test_evaluator',
         'val_dataloader.dataset.datasets', 'val_evaluator'
     }),
 }
 for _name in ('heads_t', 'heads_r', 'heads_m', 'heads_rm'):
-    PARENTS[_name] = ('no_conversation', {
+    PARENTS[_name] = ('tpo_full', {
         'model.heads', 'train_dataloader.dataset.datasets',
         'test_dataloader.dataset.datasets', 'test_evaluator',
         'val_dataloader.dataset.datasets', 'val_evaluator'

@@ -1,4 +1,6 @@
-"""Every config in the repo loads, dumps, and the dump reloads identically."""
+"""Every config in the repo loads, dumps, and the dump reloads identically;
+none is deeper than three levels."""
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,23 @@ def test_swap_head_in_one_line(tmp_path):
     assert cfg.model.heads.region.loss_bbox == dict(type='L1Loss',
                                                      loss_weight=5.0)
     assert cfg.model.heads.region.type == 'RegionHead'
+
+
+def test_no_config_is_more_than_three_levels_deep():
+    sys.path.insert(0, str(CONFIG_ROOT.parent / 'tools' / 'analysis_tools'))
+    from config_depth import deepest_chain
+    for root in (CONFIG_ROOT, CONFIG_ROOT.parent / 'projects'):
+        for path in root.rglob('*.py'):
+            chain = deepest_chain(str(path))
+            assert len(chain) - 1 <= 3, ' -> '.join(chain)
+    assert len(deepest_chain(str(CONFIG_ROOT / 'tpo/ablations/heads_t.py'))
+               ) - 1 == 3
+
+
+def test_a_head_swap_replaces_the_whole_head_and_its_loss_weight():
+    full = Config.fromfile(str(CONFIG_ROOT / 'tpo/ablations/tpo_full.py'))
+    mlp = Config.fromfile(
+        str(CONFIG_ROOT / 'tpo/ablations/mlp_temporal_head.py'))
+    assert full.model.heads.temporal.type == 'CGDETRHead'
+    assert mlp.model.heads.temporal == dict(type='MLPTemporalHead',
+                                            loss_weight=0.05)

@@ -15,7 +15,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tests.conftest import tiny_model_cfg
+from tests.conftest import TINY_CGDETR_HEAD, tiny_model_cfg
 from tpo.datasets import tpo_collate
 from tpo.registry import DATASETS, METRICS, MODELS, TRANSFORMS
 
@@ -31,17 +31,12 @@ def tiny_model() -> dict:
     cfg = tiny_model_cfg(box_prompt_encoder=dict(type='BoxPromptEncoder'))
     cfg['heads'].update(
         temporal=dict(
-            type='CGDETRHead',
+            copy.deepcopy(TINY_CGDETR_HEAD),
             video_features=dict(type='SampleClipFeatures', dims=CLIP_DIMS),
-            text_features=dict(type='QueryHashEmbedding', embed_dims=32,
-                               num_buckets=64),
-            hidden_dims=32, num_heads=4, ffn_dims=64, enc_layers=1,
-            dec_layers=2, t2v_layers=1, num_queries=5, num_dummies=3,
-            total_prompts=4, saliency_clip_length=None, window_round=1.0),
+            saliency_clip_length=None, window_round=1.0),
         mask=dict(type='SAM2MaskHead',
                   model_cfg='configs/sam2.1/sam2.1_hiera_t.yaml',
                   image_size=64, hidden_dims=32, track_prompt='box'))
-    cfg['loss_weights'].update(temporal=1.0, mask=1.0)
     cfg['max_new_tokens'] = 3
     return cfg
 

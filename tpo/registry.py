@@ -94,6 +94,9 @@ TOKENIZERS = TPORegistry('tokenizer', scope='tpo',
 # How a conversation is laid out in tokens (PromptTemplate and variants).
 PROMPT_TEMPLATES = TPORegistry('prompt template', scope='tpo',
                                locations=['tpo.models.llms'])
+# Task specs (tokens, phrasing, text form) read by the pipeline, the model
+# and the metrics: plain classes, keyed by task name.
+TASKS = TPORegistry('task', scope='tpo', locations=['tpo.tasks'])
 
 OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, ['tpo.engine'])
 OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,

@@ -5,23 +5,19 @@
 # configs/_base_/schedules/tpo_stage*.py. Not a recipe itself.
 _base_ = [
     '../_base_/models/llava_ov_siglip_qwen2_7b.py',
-    '../_base_/default_runtime.py'
+    '../_base_/models/tpo_release_heads.py', '../_base_/default_runtime.py'
 ]
 
 model = dict(
-    heads=dict(
-        # Temporal head: CG-DETR (appendix, Stage 2), CGDETRHead defaults.
-        temporal=dict(type='CGDETRHead'),
-        # Mask head: SAM2 (frozen, Table 16) prompted by the trainable
-        # mask adapter.
-        mask=dict(
-            type='SAM2MaskHead',
-            model_cfg='configs/sam2/sam2_hiera_l.yaml',
-            checkpoint='checkpoints/sam2_hiera_large.pt',
-            freeze_sam=True, objectives=('prompt_distill', ))),
+    heads=dict(temporal=_base_.temporal_head, mask=_base_.mask_head),
     # <track_box> prompts (SA-V / tracking samples): a box -> one input
     # embedding of Qwen2's width (3584).
     box_prompt_encoder=dict(type='BoxPromptEncoder', hidden_dims=1792),
-    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0, temporal=0.05,
-                      mask=1.0),
 )
+# LLaVA-OV's SigLIP reads 384x384 frames (llava_ov_video; 27x27 patches,
+# Table 16's 224 is VideoChat2's UMT-L): the size of every resize in the
+# stage mixture's pipelines, applied by the recipes with
+# `train_dataloader = dict(dataset=dict(pipeline_overrides=...))`.
+llava_ov_frames = dict(
+    ResizeFrames=dict(size=(384, 384)),
+    LoadImageSequence=dict(size=(384, 384)))

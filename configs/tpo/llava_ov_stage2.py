@@ -10,7 +10,8 @@
 # to follow the paper more closely, raise a task's ratio in
 # tpo_stage2_mixture.py (e.g. x25 for temporal grounding).
 _base_ = [
-    './llava_ov_common.py', '../_base_/schedules/tpo_stage2.py'
+    './llava_ov_common.py', '../_base_/schedules/tpo_stage2.py',
+    '../_base_/datasets/tpo_stage2_mixture.py'
 ]
 
 # ---------------------------------------------------------------- settings
@@ -18,25 +19,5 @@ load_from = 'work_dirs/llava_ov_stage1'  # the previous stage's work dir
 work_dir = 'work_dirs/llava_ov_stage2'
 
 model = _base_.stage_model
-
-# LLaVA-OV's SigLIP reads 384x384 frames (27x27 patches; Table 16's 224 is
-# VideoChat2's UMT-L): the mixture's pipelines with every resize at
-# img_size.
-img_size = 384
-
-
-def _resized(step):
-    if step['type'] in ('ResizeFrames', 'LoadImageSequence'):
-        return dict(step, size=(img_size, img_size))
-    return step
-
-
-def _at_img_size(entry):
-    dataset = entry['dataset']
-    pipeline = [_resized(step) for step in dataset['pipeline']]
-    return dict(entry, dataset=dict(dataset, pipeline=pipeline))
-
-
-train_dataloader = dict(dataset=dict(datasets=[
-    _at_img_size(entry) for entry in _base_.stage2_mixture
-]))
+train_dataloader = dict(
+    dataset=dict(pipeline_overrides=_base_.llava_ov_frames))

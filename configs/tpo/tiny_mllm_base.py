@@ -8,25 +8,9 @@
 # stage 2 (it trains from stage 2 on, the ViT never).
 _base_ = [
     '../_base_/models/tpo_tiny.py', '../_base_/datasets/synthetic_world.py',
-    '../_base_/schedules/tiny_iters.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/tiny_stage0.py', '../_base_/default_runtime.py'
 ]
 
-model = dict(
-    frozen_modules=('vision_encoder', 'connector', 'task_tokens', 'heads'),
-    loss_weights=dict(region=0.0))
-
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        _base_.videochat2_it_train, _base_.mvbench_train
-    ]))
-
-# Schedule of this stage (derived fields reassigned explicitly).
-max_iters = 600
-warmup_iters = int(0.2 * max_iters)
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters,
-         end=max_iters, eta_min_ratio=0.01),
-]
+model = _base_.stage_model
+train_dataloader = dict(dataset=dict(datasets=[
+    _base_.videochat2_it_train, _base_.mvbench_train]))

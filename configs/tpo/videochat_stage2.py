@@ -10,7 +10,8 @@
 # to follow the paper more closely, raise a task's ratio in
 # tpo_stage2_mixture.py (e.g. x25 for temporal grounding).
 _base_ = [
-    './videochat_common.py', '../_base_/schedules/tpo_stage2.py'
+    './videochat_common.py', '../_base_/schedules/tpo_stage2.py',
+    '../_base_/datasets/tpo_stage2_mixture.py'
 ]
 
 # ---------------------------------------------------------------- settings

@@ -3,7 +3,8 @@
 # 3M conversation samples (VideoChat2-IT, ShareGPT-4o, LLaVA-Hound,
 # ShareGPT4V), so that the task heads' gradients shape the MLLM.
 _base_ = [
-    './videochat_common.py', '../_base_/schedules/tpo_stage3.py'
+    './videochat_common.py', '../_base_/schedules/tpo_stage3.py',
+    '../_base_/datasets/tpo_stage3_mixture.py'
 ]
 
 # ---------------------------------------------------------------- settings

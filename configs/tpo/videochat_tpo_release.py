@@ -68,12 +68,16 @@ model = dict(
         # from InternVideo2-CLIP's LLaMA with the LLM's task hidden state
         # appended unprojected; app.py temporal_head: 1-s clips, windows
         # rounded to 1 s (PostProcessorDETR clip_length=1 round_multiple).
+        # Its words come from the frozen text encoder, run online and
+        # unnormalised (app.py extract_text), whose own weights are the
+        # InternVideo2-CLIP checkpoint (left out of TPO checkpoints).
+        # modeling_videochate.py forward: 0.05 x the CG-DETR losses.
         temporal=dict(
             type='CGDETRHead',
             video_features=dict(type='SampleClipFeatures', dims=768,
                                 clip_length=1.0),
             text_features=dict(
-                type='InternVideo2QueryFeatures',
+                type='EncoderTextFeatures', normalize=False,
                 encoder=dict(
                     type='InternVideo2CLIPText',
                     llama=dict(path=chinese_alpaca),
@@ -82,7 +86,7 @@ model = dict(
                     clip_dims=768, max_length=80, max_words=100,
                     pretrained=internvideo2_clip_ckpt)),
             project_task_embedding=False,
-            saliency_clip_length=None, window_round=1.0),
+            saliency_clip_length=None, window_round=1.0, loss_weight=0.05),
         # modeling_videochate.py: track_embed (4096 -> 4096 -> 3 x 256 SAM
         # prompt tokens) and track_embed_decode2 (4096 -> 4096 -> 4, raw box,
         # L1); modeling_base.py build_sam: SAM2 v1 Hiera-L, frozen; its
@@ -90,14 +94,11 @@ model = dict(
         mask=dict(
             type='SAM2MaskHead',
             model_cfg='configs/sam2/sam2_hiera_l.yaml',
-            checkpoint=None, freeze_sam=True,
+            pretrained=None, freeze_sam=True,
             objectives=('prompt_distill', ),
             # app.py mask_head: a tracking request with a box prompts SAM2
             # with the box itself (get_prompt_embeding), not the adapter.
             track_prompt='box',
             loss_aux_bbox=dict(type='L1Loss', loss_weight=1.0),
             aux_box_sigmoid=False)),
-    # modeling_videochate.py forward: 0.05 x the CG-DETR losses.
-    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0, temporal=0.05,
-                      mask=1.0),
 )

@@ -1,20 +1,21 @@
-"""A head plugin in one file: regress the centre point of the referred
-object instead of its box.
+"""The head and the metric of the plugin's ``'point'`` task
+(:mod:`projects.point_head.point_task`): regress the centre point of the
+referred object, score the points that fall in the GT box.
 
-It serves the region task (``<box_begin><boxes>``), so the data, the task
-tokens and the model stay as they are; a config swaps it in with
-``model.heads.region = dict(type='PointHead')`` and imports this module
-with ``custom_imports``. Its metric, point-in-box accuracy, lives here too.
+A config adds the task to the model (``tasks=(..., 'point')``), gives it
+this head (``heads=dict(point=dict(type='PointHead'))``) and imports the
+plugin with ``custom_imports``; nothing in ``tpo/`` changes.
 """
 from typing import Dict, List, Optional, Sequence
 
 import torch
-from mmengine.evaluator import BaseMetric
 from torch import nn
 
 from tpo.models.heads import BaseTaskHead
+from tpo.evaluation.metrics.utils import TaskMetric
 from tpo.registry import METRICS, MODELS
 from tpo.structures import TPODataSample
+from .point_task import PointTask
 
 
 @MODELS.register_module()
@@ -25,6 +26,7 @@ class PointHead(BaseTaskHead):
     Args:
         hidden_dims: width of the hidden layer.
         loss_point: loss between predicted and GT normalised centres.
+        loss_weight: multiplies the head's loss.
     """
 
     gt_fields = ('gt_bboxes', 'ori_shape')
@@ -32,10 +34,12 @@ class PointHead(BaseTaskHead):
     def __init__(self,
                  in_dims: int,
                  hidden_dims: int = 128,
-                 task: str = 'region',
+                 task: str = PointTask.name,
                  loss_point: dict = dict(type='L1Loss', loss_weight=5.0),
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(task=task, in_dims=in_dims, init_cfg=init_cfg)
+        super().__init__(task=task, in_dims=in_dims, loss_weight=loss_weight,
+                         init_cfg=init_cfg)
         self.mlp = nn.Sequential(
             nn.Linear(in_dims, hidden_dims), nn.ReLU(inplace=True),
             nn.Linear(hidden_dims, 2))
@@ -72,16 +76,17 @@ class PointHead(BaseTaskHead):
 
 
 @METRICS.register_module()
-class PointInBoxAccuracy(BaseMetric):
-    """Percent of referring samples whose first predicted point lies inside
+class PointInBoxAccuracy(TaskMetric):
+    """Percent of ``'point'`` samples whose first predicted point lies inside
     the GT box (no point predicted: a miss)."""
 
     default_prefix = 'point'
 
+    def __init__(self, tasks=(PointTask.name, ), **kwargs) -> None:
+        super().__init__(tasks=tasks, **kwargs)
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        for sample in data_samples:
-            if sample.get('task') != 'region':
-                continue
+        for sample in self.selected(data_samples):
             points, box = sample['pred_points'], sample['gt_bboxes'][0]
             hit = len(points) > 0 and bool(
                 box[0] <= points[0, 0] <= box[2]

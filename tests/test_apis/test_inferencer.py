@@ -7,8 +7,8 @@ import torch
 from tests.test_apis.conftest import FPS, HEIGHT, KNOWN_BOX, NUM, WIDTH
 from tpo.apis import TPOInferencer
 from tpo.datasets.transforms import VideoReadError
-from tpo.models.heads.sam2_mask_head import rle_to_mask
-from tpo.models.tpo_model import sample_tokens
+from tpo.structures.masks import rle_to_mask
+from tpo.models.utils import TaskRoutingDecoder
 from tpo.structures import TPODataSample
 
 PROMPT = 'Where is the red square?'
@@ -113,15 +113,23 @@ def test_sampling_options(inferencer, demo_video):
         inferencer(demo_video, PROMPT, top_k=3)
 
 
-def test_sample_tokens_keeps_the_nucleus():
+def test_sampling_keeps_the_nucleus():
     probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
     logits = probs.log().repeat(2000, 1)
     generator = torch.Generator().manual_seed(0)
-    drawn = sample_tokens(logits, 1.0, 0.7, generator)
+    decoder = TaskRoutingDecoder(0, {}, {}, 1)
+
+    def draw(top_p):
+        processors = decoder._logits_processors(True, 1.0, top_p, None)
+        scores = processors(torch.zeros(2000, 0, dtype=torch.long), logits)
+        return torch.multinomial(scores.softmax(-1), 1,
+                                 generator=generator).squeeze(-1)
+
+    drawn = draw(0.7)
     # 0.5 + 0.3 reaches 0.7: tokens 2 and 3 are out, 0 and 1 keep 5:3
     assert set(drawn.tolist()) == {0, 1}
     assert (drawn == 0).float().mean() == pytest.approx(0.625, abs=0.04)
-    drawn = sample_tokens(logits, 1.0, 1.0, generator)
+    drawn = draw(1.0)
     assert (drawn == 3).float().mean() == pytest.approx(0.05, abs=0.02)
 
 
@@ -130,7 +138,7 @@ def test_greedy_generate_is_unchanged_by_the_defaults(inferencer):
     prompts = [torch.randn(n, 64, generator=torch.Generator().manual_seed(n))
                for n in (5, 9)]
     default = model.generate(prompts)
-    explicit = model.generate(prompts, max_new_tokens=model.max_new_tokens,
+    explicit = model.generate(prompts, max_new_tokens=model.decoder.max_new_tokens,
                               do_sample=False, temperature=0.1, top_p=0.2)
     assert default[0] == explicit[0]
     for a, b in zip(default[1], explicit[1]):

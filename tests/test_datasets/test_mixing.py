@@ -13,11 +13,13 @@ import pytest
 import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset, ConcatDataset, DefaultSampler
+from mmengine.registry import DefaultScope
 from torch.utils.data import BatchSampler
 
 from tpo.datasets import (LengthGroupedBatchSampler, MixedDataset,
                           RatioSampler, mix_indices, sample_length,
                           tpo_collate)
+from tpo.datasets.mixing import _override_pipeline
 from tpo.datasets.samplers import padding_of
 from tpo.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS
 from tpo.structures import TPODataSample
@@ -119,6 +121,32 @@ def test_mixed_dataset_ratios_hold_and_are_seeded():
     assert sorted(plain.table.tolist()) == list(range(sum(SIZES)))
     with pytest.raises(ValueError, match='not a mix'):
         MixedDataset(entries, ratios=RATIOS)
+
+
+def test_pipeline_overrides_reach_every_source_and_wrapped_dataset():
+    resize = dict(type='ResizeFrames', size=(224, 224))
+    load = dict(type='LoadImageSequence', num_frames=4, size=(224, 224))
+    overrides = dict(ResizeFrames=dict(size=(384, 384)),
+                     LoadImageSequence=dict(size=(384, 384)))
+    entries = [
+        dict(dataset=dict(type='_MixingToyDataset', size=4, name=name,
+                          pipeline=[load, resize]), ratio=1)
+        for name in ('a', 'b')
+    ]
+    with DefaultScope.overwrite_default_scope('tpo'):  # as in a Runner
+        mixed = MixedDataset(entries, pipeline_overrides=overrides)
+    for source in mixed.datasets:
+        assert [t.size for t in source.pipeline.transforms] == [(384, 384)] * 2
+        assert source.pipeline.transforms[0].num_frames == 4  # others kept
+    assert entries[0]['dataset']['pipeline'][1]['size'] == (224, 224)
+    # a wrapper's dataset (SyntheticWorldDataset, RepeatDataset) too
+    wrapped = _override_pipeline(
+        dict(type='RepeatDataset', times=2,
+             dataset=dict(type='X', pipeline=[resize])), overrides)
+    assert wrapped['dataset']['pipeline'] == [
+        dict(type='ResizeFrames', size=(384, 384))]
+    with pytest.raises(TypeError, match='dataset configs'):
+        MixedDataset(toys(), pipeline_overrides=dict(X=dict()))
 
 
 def test_ratio_sampler_per_epoch_and_ranks(monkeypatch):

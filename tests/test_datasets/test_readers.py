@@ -17,10 +17,6 @@ from tpo.registry import DATASETS
 
 QVH_VAL = 'data/annotations/qvhighlights/highlight_val_release.jsonl'
 MVBENCH_FIXTURE = 'conformance/mvbench_mcq_acc.json'
-TASKS = dict(
-    region=dict(begin='<box_begin>', token='<boxes>'),
-    temporal=dict(begin='<time_begin>', token='<temp>'),
-    mask=dict(begin='<track_begin>', token='<tracking>'))
 
 
 def require_shared(relative):
@@ -274,7 +270,7 @@ def test_mevis_synthetic(world):
 def test_pipeline_on_synthetic_world(world):
     pipeline = [
         dict(type='LoadVideoFrames', num_frames=2, on_error='raise'),
-        dict(type='FormatTaskConversation', tasks=TASKS, train=False),
+        dict(type='FormatTaskConversation', train=False),
         dict(type='PackTPOInputs')
     ]
     with DefaultScope.overwrite_default_scope('tpo'):  # as in a Runner

@@ -19,7 +19,7 @@ from tpo.datasets import (ASV2Dataset, AnnotationError, LaSOTDataset,
 from tpo.datasets.transforms import (ListFramePaths, LoadMaskletMasks,
                                      LoadPaletteMasks)
 from tpo.registry import DATASETS
-from tpo.structures.tasks import BOX_PROMPT_TOKEN
+from tpo.tasks import BOX_PROMPT_TOKEN
 
 DAVIS = 'data/annotations/davis2017_osvos_results'
 

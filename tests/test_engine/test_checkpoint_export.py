@@ -194,11 +194,11 @@ def test_export_round_trip(trained_model_files):
     assert llm.config.vocab_size == \
         model.llm.get_input_embeddings().weight.shape[0]
     for task, spec in model.tasks.items():
-        assert tokenizer.convert_tokens_to_ids(spec['token']) == \
+        assert tokenizer.convert_tokens_to_ids(spec.token) == \
             model.task_token_ids[task]
-        assert tokenizer.convert_tokens_to_ids(spec['begin']) == \
-            model.tokenizer.convert_tokens_to_ids(spec['begin'])
-    assert tokenizer.convert_tokens_to_ids('<video>') == model.video_id
+        assert tokenizer.convert_tokens_to_ids(spec.begin) == \
+            model.tokenizer.convert_tokens_to_ids(spec.begin)
+    assert tokenizer.convert_tokens_to_ids('<video>') == model.splicer.video_id
 
     components = load_file(osp.join(out, 'tpo_components.safetensors'))
     assert not any(k.startswith('llm.') for k in components)

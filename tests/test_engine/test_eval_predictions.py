@@ -2,6 +2,7 @@
 again without the model gives the same numbers; submission files are joined
 with the config's ground truth; malformed files name file, record and
 field."""
+import copy
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tests.conftest import CONFIGS, tiny_model_cfg
+from tests.conftest import CONFIGS, TINY_CGDETR_HEAD, tiny_model_cfg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tools'))
@@ -24,13 +25,7 @@ init_default_scope('tpo')
 def tiny_test_cfg(world: str, work_dir: str) -> Config:
     cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
     cfg.model = tiny_model_cfg()
-    cfg.model['heads']['temporal'] = dict(
-        type='CGDETRHead',
-        text_features=dict(type='QueryHashEmbedding', embed_dims=32,
-                           num_buckets=64),
-        hidden_dims=32, num_heads=4, ffn_dims=64, enc_layers=1, dec_layers=2,
-        t2v_layers=1, num_queries=5, num_dummies=3, total_prompts=4)
-    cfg.model['loss_weights']['temporal'] = 1.0
+    cfg.model['heads']['temporal'] = copy.deepcopy(TINY_CGDETR_HEAD)
     cfg.load_from = None
     cfg.work_dir = work_dir
     cfg.test_dataloader.update(batch_size=2, num_workers=0,

@@ -193,7 +193,7 @@ def test_runner_builds_the_constructor_from_a_config(tmp_path):
     runner = build_runner(cfg)
     wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
     lrs = sorted({g['lr'] for g in wrapper.optimizer.param_groups})
-    # tiny_iters.py: base 5e-4, connector / heads / task_tokens x5.
+    # tiny_adamw.py: base 5e-4, connector / heads / task_tokens x5.
     assert lrs == pytest.approx([5e-4, 2.5e-3])
     assert len(wrapper.optimizer.param_groups) == 2
 
@@ -272,7 +272,10 @@ def test_stage_config_encodes_table16(model, index):
     # (+ the box-prompt encoder, not in Table 16.)
     net = skeleton(
         list(PARAM_OF_ROW.values()) + ['box_prompt_encoder.mlp.0.weight'])
-    for path in cfg.model.frozen_modules:
+    # the stage's frozen modules and SAM2, which the mask head declares
+    # frozen (freeze_sam)
+    assert cfg.model.heads.mask.freeze_sam
+    for path in (*cfg.model.frozen_modules, 'heads.mask.sam'):
         net.get_submodule(path).requires_grad_(False)
     optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
     assert (optim_cfg.pop('type'), optim_cfg.pop('dtype')) == \
@@ -318,12 +321,14 @@ def test_stage_config_encodes_table16(model, index):
     # LLaVA-OV's SigLIP needs its 384^2).
     assert (cfg.model.lora.r, cfg.model.lora.lora_alpha) == (16, 32)
     size = 224 if model == 'videochat' else 384
+    overrides = cfg.train_dataloader.dataset.get('pipeline_overrides', {})
     for entry in cfg.train_dataloader.dataset.datasets:
         for step in entry.dataset.pipeline:
+            step = dict(step, **overrides.get(step.type, {}))
             if 'num_frames' in step:
-                assert step.num_frames == 16
+                assert step['num_frames'] == 16
             if 'size' in step:
-                assert tuple(step.size) == (size, size)
+                assert tuple(step['size']) == (size, size)
     # Stage chaining: load_from is the previous stage's work dir.
     if stage in PREVIOUS:
         assert cfg.load_from == f'work_dirs/{model}_{PREVIOUS[stage]}'
@@ -445,7 +450,8 @@ def recipe_table() -> str:
     test_optim_constructor import recipe_table; print(recipe_table())"``.
     """
     lines = [
-        '| config | frozen (`model.frozen_modules`) | learning rates '
+        '| config | frozen (`model.frozen_modules`, the heads\' own) | '
+        'learning rates '
         '(`base_lr` x `lr_mult`) | total batch (GPUs x per-GPU x accum.) '
         '| epochs | samples / epoch (sources) | `load_from` |',
         '|---|---|---|---|---|---|---|',
@@ -467,7 +473,11 @@ def recipe_table() -> str:
             total = cfg.num_gpus * batch * accum
             data = cfg.train_dataloader.dataset
             sources = sum(1 for e in data.datasets if e.ratio)
-            frozen = ', '.join(cfg.model.frozen_modules)
+            frozen = list(cfg.model.frozen_modules)
+            frozen += [f'heads.{name}.sam' for name, head in
+                       cfg.model.heads.items() if head.get('freeze_sam')
+                       and not {'heads', f'heads.{name}'} & set(frozen)]
+            frozen = ', '.join(frozen)
             lines.append(
                 f'| `{model}_{stage}.py` | {frozen} | {lrs} | {total} '
                 f'({cfg.num_gpus} x {batch} x {accum}) | '

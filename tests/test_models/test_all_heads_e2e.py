@@ -16,10 +16,9 @@ from tests.conftest import CONFIGS, tiny_model_cfg  # noqa: E402
 from tpo.datasets.mevis import decode_masks  # noqa: E402
 from tpo.datasets.transforms import (FormatTaskConversation,  # noqa: E402
                                      ListFramePaths, SelectTrackTargets)
-from tpo.models.heads.sam2_mask_head import rle_to_mask  # noqa: E402
 from tpo.registry import DATASETS, METRICS, MODELS  # noqa: E402
-from tpo.structures import (BOX_PROMPT_TOKEN,  # noqa: E402
-                            OFFICIAL_TOKEN_ORDER, TPO_TASKS)
+from tpo.structures.masks import rle_to_mask  # noqa: E402
+from tpo.tasks import BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER  # noqa: E402
 
 init_default_scope('tpo')
 CFG = Config.fromfile(str(CONFIGS / 'tpo/tiny_all_heads.py'))
@@ -129,10 +128,11 @@ def test_track_sample_takes_the_mask_tokens_and_a_box_placeholder():
     assert BOX_PROMPT_TOKEN in turn['question']
     assert turn['answer'] == 'The trajectory is <track_begin><tracking>.'
     assert results['gt_task'] == '<track_begin>'
-    # without the mask task there is nothing to serve tracking
-    with pytest.raises(KeyError, match="'track'"):
-        FormatTaskConversation(dict(region=TPO_TASKS['region']))(
-            dict(task='track', sample_idx=0))
+    # a model without the mask task does not serve tracking
+    model = MODELS.build(tiny_model_cfg(tasks=('region', )))
+    assert model.head_task('track') == 'track'
+    assert model.head_task('region') == 'region'
+    assert set(model.tasks) == {'region'}
 
 
 def test_select_track_targets_keeps_the_sampled_rows():
@@ -162,12 +162,12 @@ def test_frame_paths_of_a_sequence_follow_its_gt_rows():
 
 
 def test_model_aliases_and_token_order(model):
-    assert model.task_aliases == dict(track='mask')
     assert model.head_task('track') == 'mask'
+    assert model.head_task('mcq') == 'mcq'
     ids = model.tokenizer.convert_tokens_to_ids(list(OFFICIAL_TOKEN_ORDER))
     assert ids == list(range(ids[0], ids[0] + len(OFFICIAL_TOKEN_ORDER)))
-    with pytest.raises(KeyError, match='task_aliases'):
-        MODELS.build(tiny_model_cfg(task_aliases=dict(track='tracking')))
+    with pytest.raises(KeyError, match="'tracking' is not in the tpo::task"):
+        MODELS.build(tiny_model_cfg(tasks=('region', 'tracking')))
 
 
 # ---------------------------------------------------------------- pipeline
@@ -260,7 +260,7 @@ def test_loss_reaches_all_three_heads(model, train_data):
 def test_predict_and_metrics(model, test_data):
     packed, _ = test_data
     tok = model.tokenizer
-    scripts = [[tok.convert_tokens_to_ids(model.tasks[task]['begin']),
+    scripts = [[tok.convert_tokens_to_ids(model.tasks[task].begin),
                 tok.eos_token_id]
                for task in ('region', 'temporal', 'mask', 'mask')]
     model.eval()

@@ -1,6 +1,7 @@
 """NExT-GQA end to end: the reader's multiple-choice items carry a grounding
 request, the tiny model answers the question *and* returns a window from its
 temporal head, and NExTGQAMetric scores both."""
+import copy
 import csv
 import json
 import os
@@ -10,18 +11,12 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from tests.conftest import tiny_model_cfg
+from tests.conftest import TINY_CGDETR_HEAD, tiny_model_cfg
 from tpo.datasets import NExTGQADataset, tpo_collate
 from tpo.evaluation.metrics import NExTGQAMetric
 from tpo.registry import MODELS
 
 init_default_scope('tpo')
-TEMPORAL_HEAD = dict(
-    type='CGDETRHead',
-    text_features=dict(type='QueryHashEmbedding', embed_dims=32,
-                       num_buckets=64),
-    hidden_dims=32, num_heads=4, ffn_dims=64, enc_layers=1, dec_layers=2,
-    t2v_layers=1, num_queries=5, num_dummies=3, total_prompts=4)
 PIPELINE = [
     dict(type='LoadVideoFrames', num_frames=4, sampling='uniform',
          on_error='raise'),
@@ -57,8 +52,7 @@ def nextgqa_root(tiny_world, tmp_path_factory):
 def test_multiple_choice_samples_return_windows(nextgqa_root):
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(
-        heads=dict(temporal=TEMPORAL_HEAD),
-        loss_weights=dict(temporal=1.0))).eval()
+        heads=dict(temporal=copy.deepcopy(TINY_CGDETR_HEAD)))).eval()
     dataset = NExTGQADataset(
         data_root=nextgqa_root, ann_file='val.csv',
         gsub_file='gsub_val.json', data_prefix=dict(video='videos'),

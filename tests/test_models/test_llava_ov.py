@@ -8,13 +8,15 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tpo.models.connectors.mlp_projector import (
-    MLPProjector, convert_llava_onevision_state_dict)
+from tests._shared import load_tool
+from tpo.models.connectors.mlp_projector import MLPProjector
 from tpo.models.encoders.siglip import SigLIPVisionEncoder
 from tpo.registry import MODELS
 from tpo.structures import TPODataSample
 
 init_default_scope('tpo')
+llava_onevision_to_tpo = load_tool(
+    'model_converters/llava_onevision_to_tpo.py')
 MODELS_DIR = Path(__file__).resolve().parents[2] / 'configs/_base_/models'
 TINY = MODELS_DIR / 'llava_ov_tiny.py'
 FULL = MODELS_DIR / 'llava_ov_siglip_qwen2_7b.py'
@@ -58,7 +60,8 @@ def test_video_tokens_match_transformers(image_size, feature_layer):
     projector = MLPProjector(encoder.embed_dims, TEXT['hidden_size'],
                              frame_grid=encoder.grid).eval()
 
-    converted = convert_llava_onevision_state_dict(ref.state_dict())
+    converted = llava_onevision_to_tpo.convert_llava_onevision(
+        ref.state_dict()).state_dict
     for prefix, module in (('vision_encoder.', encoder),
                            ('connector.', projector)):
         part = {k[len(prefix):]: v for k, v in converted.items()
@@ -82,31 +85,6 @@ def test_video_tokens_match_transformers(image_size, feature_layer):
     assert ours.shape == (2, 3 * side * side + 1, TEXT['hidden_size'])
     assert projector.num_output_tokens(3) == ours.shape[1]
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
-
-
-def test_checkpoint_key_layouts_convert_identically():
-    """The hub files' (transformers < 5) and the in-memory (>= 5) layouts of
-    a LLaVA-OneVision checkpoint give the same TPOModel keys."""
-    new = reference_llava_ov(32, -1).state_dict()
-    old = {}
-    for key, value in new.items():
-        key = key.replace('model.vision_tower.', 'vision_tower.vision_model.')
-        key = key.replace('model.language_model.', 'language_model.model.')
-        key = key.replace('model.multi_modal_projector.',
-                          'multi_modal_projector.')
-        key = key.replace('model.image_newline', 'image_newline')
-        key = key.replace('lm_head.', 'language_model.lm_head.')
-        old[key] = value
-    a, b = (convert_llava_onevision_state_dict(d) for d in (new, old))
-    assert a.keys() == b.keys()
-    assert {'connector.linear_1.weight', 'connector.linear_2.bias',
-            'connector.image_newline', 'llm.lm_head.weight',
-            'llm.model.embed_tokens.weight',
-            'vision_encoder.vision_tower.embeddings.patch_embedding.weight',
-            } <= set(a)
-    assert not any('post_layernorm' in k for k in a)
-    with pytest.raises(KeyError, match='not a LLaVA-OneVision'):
-        convert_llava_onevision_state_dict({'foo.weight': torch.zeros(1)})
 
 
 def test_bilinear_pooling_and_newline_layouts():
@@ -278,7 +256,7 @@ def test_tpo_model_loss_and_gradients(tiny_model):
     assert visual['visual_embeds'].shape == (2, frames * 4 + 1, 64)
     torch.testing.assert_close(visual['visual_embeds'][:, -1],
                                model.connector.image_newline.expand(2, 64))
-    batch = model._batch_embeddings(visual['visual_embeds'], samples)
+    batch = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'], samples)
     visual_positions = (batch['token_ids'] == -1) & \
         batch['attention_mask'].bool()  # padding is -1 too
     assert (visual_positions.sum(1) ==

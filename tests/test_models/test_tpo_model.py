@@ -65,21 +65,6 @@ def test_loss_terms_named_and_finite(model):
     model.zero_grad()
 
 
-def test_assign_loss_is_the_ce_of_task_begin_tokens(model):
-    vocab = len(model.tokenizer)
-    begin = model.tokenizer.convert_tokens_to_ids('<box_begin>')
-    labels = torch.full((1, 5), IGNORE_INDEX)
-    labels[0, 2], labels[0, 3] = 7, begin
-    logits = torch.randn(1, 5, vocab)
-    losses = model._lm_losses(logits, labels)
-    ce = torch.nn.functional.cross_entropy
-    # logits at t predict labels at t + 1
-    assert torch.allclose(losses['loss_mllm'],
-                          ce(logits[0, 1:2], labels[0, 2:3]))
-    assert torch.allclose(losses['loss_assign'],
-                          ce(logits[0, 2:3], labels[0, 3:4]))
-
-
 def test_task_embeddings_match_single_sample_forward(model):
     """The hidden state routed to a head is the one at that sample's task
     token, whatever else and however much padding shares the batch."""
@@ -89,15 +74,15 @@ def test_task_embeddings_match_single_sample_forward(model):
     model.eval()
     data = model.data_preprocessor(batch(samples), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    full = model._batch_embeddings(visual['visual_embeds'], samples)
+    full = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'], samples)
     hidden = model.llm(inputs_embeds=full['inputs_embeds'],
                        attention_mask=full['attention_mask'],
                        output_hidden_states=True).hidden_states[-1]
-    indices, embeddings = model._task_embeddings(hidden, full['token_ids'],
-                                                 'region')
+    indices, embeddings = model.heads.task_embeddings(
+        hidden, full['token_ids'], model.task_token_ids['region'])
     assert indices == [1, 2]
     for i, emb in zip(indices, embeddings):
-        one = model._batch_embeddings(visual['visual_embeds'][i:i + 1],
+        one = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'][i:i + 1],
                                       samples[i:i + 1])
         alone = model.llm(inputs_embeds=one['inputs_embeds'],
                           output_hidden_states=True).hidden_states[-1][0]
@@ -110,7 +95,7 @@ def test_task_embeddings_match_single_sample_forward(model):
 def test_labels_mask_prompt_and_visual_tokens(model):
     data = model.data_preprocessor(batch([region_sample()]), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    full = model._batch_embeddings(visual['visual_embeds'],
+    full = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'],
                                    data['data_samples'])
     labels, ids = full['labels'][0], full['token_ids'][0]
     learned = model.tokenizer.decode(labels[labels != IGNORE_INDEX])
@@ -144,11 +129,17 @@ def test_runner_init_weights_leaves_the_built_llm_and_fresh_lora():
         assert torch.equal(param, built[name]), name
 
 
-def test_zero_weighted_task_skips_its_head():
+def test_zero_weighted_heads_are_skipped():
     torch.manual_seed(0)
-    model = MODELS.build(tiny_model_cfg(loss_weights=dict(region=0.0)))
+    model = MODELS.build(tiny_model_cfg(loss_weights=dict(heads=0.0)))
     data = model.data_preprocessor(batch([region_sample()]), True)
     assert set(model(**data, mode='loss')) == {'loss_mllm', 'loss_assign'}
+    cfg = tiny_model_cfg()
+    cfg['heads']['region']['loss_weight'] = 0.0
+    model = MODELS.build(cfg)
+    assert set(model(**data, mode='loss')) == {'loss_mllm', 'loss_assign'}
+    with pytest.raises(KeyError, match="loss_weights .*'region'.*: the keys"):
+        MODELS.build(tiny_model_cfg(loss_weights=dict(region=0.0)))
 
 
 def test_training_decreases_every_loss():
@@ -209,7 +200,7 @@ def test_generation_routes_task_token_to_head(model):
     visual = model.encode_video(data['inputs'], data['data_samples'])
     ids = model.prompt.encode_prompt(tok, sample.conversation) + [
         begin, model.task_token_ids['region']]
-    embeds, _ = model._embed(ids, visual['visual_embeds'][0])
+    embeds, _ = model.splicer.embed(model.splice_modules(), ids, visual['visual_embeds'][0])
     hidden = model.llm(inputs_embeds=embeds[None],
                        output_hidden_states=True).hidden_states[-1][0, -1]
     head = model.heads.region

@@ -1,11 +1,12 @@
-"""The released VideoChat-TPO, run by tpo, against the official inference
-code: ``tests/data/videochat_tpo_release/`` holds what the release's own code
-(``app.py`` + ``inference/``, at tiny widths, float32) answered on one
-synthetic video, made by ``make_fixture.py`` there. tpo rebuilds the same
-weights from their names (``named_weights.py``), converts them with
-``tools/model_converters``' key map, loads them strictly and must give the
-same token ids, first-step logits (1e-4), windows and boxes (1e-5) and masks
-(IoU >= 0.999). A difference is named in the assertion message;
+"""The released VideoChat-TPO, run by tpo (every head, and the
+InternVideo2-CLIP encoders of its temporal-head inputs), against the official
+inference code: ``tests/data/videochat_tpo_release/`` holds what the
+release's own code (``app.py`` + ``inference/``, at tiny widths, float32)
+answered on one synthetic video, made by ``make_fixture.py`` there. tpo
+rebuilds the same weights from their names (``named_weights.py``), converts
+them with ``tools/model_converters``' key map, loads them strictly and must
+give the same token ids, first-step logits (1e-4), windows and boxes (1e-5)
+and masks (IoU >= 0.999). A difference is named in the assertion message;
 ``docs/backbones.md`` says why where parity is impossible."""
 import copy
 import json
@@ -20,8 +21,13 @@ from mmengine.registry import init_default_scope
 
 pytest.importorskip('sam2')
 
-from tpo.models.model_converters import (  # noqa: E402
-    convert_videochat_state_dict, tpo_added_tokens)
+from tests._shared import load_tool  # noqa: E402
+from tpo.models.utils.state_dict_conversion import (  # noqa: E402
+    tpo_added_tokens)
+from tpo.models.encoders import (  # noqa: E402
+    InternVideo2CLIPText, InternVideo2CLIPVision, clip_frame_indices)
+from tpo.models.encoders.internvideo2_clip import (  # noqa: E402
+    temporal_endpoint_features)
 from tpo.registry import MODELS, TOKENIZERS  # noqa: E402
 from tpo.structures import TPODataSample  # noqa: E402
 
@@ -32,6 +38,8 @@ sys.path.insert(0, str(DATA))
 from make_fixture import synthetic_video  # noqa: E402
 from named_weights import named_state_dict  # noqa: E402
 
+convert_videochat_tpo = load_tool(
+    'model_converters/videochat_tpo_to_tpo.py').convert_videochat_tpo
 META = json.loads((DATA / 'release_outputs.json').read_text())
 ARRAYS = dict(np.load(DATA / 'release_outputs.npz'))
 SIZES = META['sizes']
@@ -72,8 +80,9 @@ def tiny_release_cfg(text_encoder_ckpt: str) -> dict:
         video_features=dict(type='SampleClipFeatures',
                             dims=SIZES['clip_vision']['clip_embed_dim'],
                             clip_length=1.0),
-        hidden_dims=cg['hidden_dim'], num_heads=cg['nheads'],
-        ffn_dims=cg['dim_feedforward'])
+        transformer=dict(type='CGDETR', dims=cg['hidden_dim'],
+                         num_heads=cg['nheads'],
+                         ffn_dims=cg['dim_feedforward']))
     encoder = cfg.heads.temporal.text_features.encoder
     encoder['llama'] = dict(
         vocab_size=400, hidden_size=hidden, intermediate_size=128,
@@ -104,7 +113,7 @@ def release(tmp_path_factory):
     model = MODELS.build(cfg).eval()
     dst_tokens, dst_size = tpo_added_tokens(
         TOKENIZERS.build(cfg['tokenizer']), cfg)
-    result = convert_videochat_state_dict(
+    result = convert_videochat_tpo(
         named_state_dict(META['manifest'], META['row_scales']),
         src_tokens=META['tokens'],
         dst_tokens=dst_tokens, dst_vocab_size=dst_size)
@@ -152,8 +161,8 @@ def answers(release):
             dict(inputs=[frames], data_samples=[_sample(question)]), False)
         first = []
 
-        def keep_first(step, logits):
-            if step == 0:
+        def keep_first(chosen_ids, logits):
+            if chosen_ids.shape[1] == 0:
                 first.append(logits[0].float().clone())
             return logits
 
@@ -205,7 +214,8 @@ def _expand_video(ids, video_id, num_tokens):
 def test_prompt_ids_match_the_release(release, answers, name):
     model = release[0]
     num = SIZES['num_queries'] + SIZES['num_extra_queries']
-    ids = _expand_video(answers[name]['prompt_ids'], model.video_id, num)
+    ids = _expand_video(answers[name]['prompt_ids'], model.splicer.video_id,
+                        num)
     assert ids == META[name]['prompt_ids'], (
         'prompt layout differs from app.py process_qa:\n'
         f'tpo     {model.tokenizer.decode(answers[name]["prompt_ids"])!r}\n'
@@ -338,3 +348,56 @@ def test_report(release, answers, capsys):
     with capsys.disabled():
         print('\n' + '\n'.join(lines))
     assert len(lines) == len(ANSWERS) + 3
+
+# ------------------------------------------------- InternVideo2-CLIP inputs
+VISION = META['sizes']['clip_vision']
+
+
+def _checkpoint(tmp_path, prefix: str) -> str:
+    from safetensors.torch import save_file
+    state = named_state_dict(META['clip_manifest'])
+    path = str(tmp_path / f'{prefix}.safetensors')
+    save_file({k: v for k, v in state.items() if k.startswith(prefix)}, path)
+    return path
+
+
+def tiny_vision(pretrained=None) -> InternVideo2CLIPVision:
+    return InternVideo2CLIPVision(
+        img_size=META['video']['size'], patch_size=VISION['patch_size'],
+        num_frames=8, embed_dims=VISION['embed_dim'], depth=VISION['depth'],
+        num_heads=VISION['num_heads'], clip_dims=VISION['clip_embed_dim'],
+        pool_heads=VISION['attn_pool_num_heads'], pretrained=pretrained)
+
+
+def test_vision_tower_matches_the_release(tmp_path):
+    model = tiny_vision(_checkpoint(tmp_path, 'vision_encoder.')).eval()
+    video = synthetic_video()
+    frames = torch.from_numpy(video[clip_frame_indices(16, 4.0)])
+    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+    frames = (frames.permute(0, 3, 1, 2).float() / 255 - mean) / std
+    feats = model.clip_features(frames)
+    release = ARRAYS['temporal.v_feat']
+    assert feats.shape == (3, VISION['clip_embed_dim'])
+    diff = (feats - torch.from_numpy(release[:, :-2])).abs().max()
+    assert diff < 1e-4, f'clip features differ by {diff:.3g}'
+    assert torch.allclose(temporal_endpoint_features(3),
+                          torch.from_numpy(release[:, -2:]))
+
+
+def test_text_encoder_matches_the_release(tmp_path):
+    tokenizer = dict(type='TokenizerFile', path=str(DATA / 'tokenizer'))
+    encoder = InternVideo2CLIPText(
+        llama=dict(vocab_size=400, hidden_size=64, intermediate_size=128,
+                   num_hidden_layers=2, num_attention_heads=4,
+                   num_key_value_heads=4, max_position_embeddings=128),
+        tokenizer=tokenizer,
+        clip_dims=META['clip_manifest']['text_encoder.text_projection'][1],
+        pretrained=_checkpoint(tmp_path, 'text_encoder.')).eval()
+    question = META['temporal']['question']
+    ids = encoder.token_ids(question)
+    release_ids = [i for i in META['temporal']['clip_text_ids'] if i > 0]
+    assert ids == release_ids
+    feats = encoder([question])[0]
+    diff = (feats - torch.from_numpy(ARRAYS['temporal.q_feat'])).abs().max()
+    assert diff < 1e-4, f'word features differ by {diff:.3g}'

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tpo.models.heads.sam2_mask_head import mask_to_rle
+from tpo.structures.masks import mask_to_rle
 from tpo.visualization import (BOX_COLOR, MASK_COLOR, draw_predictions,
                                save_animation, save_frame_grid,
                                save_timeline, write_pictures)

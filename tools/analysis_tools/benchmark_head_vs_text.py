@@ -13,7 +13,7 @@ same model, and decode with the same batched KV-cache loop
     step that feeds it with its task token, then the task head on the last
     hidden state (Sec. 3.1);
 (b) **text**: the prefill, then one step per token of the structure
-    written as text (``tpo.datasets.textualize``: ``[0.12,0.34,0.56,0.78]``
+    written as text (``tpo.tasks.text_forms``: ``[0.12,0.34,0.56,0.78]``
     for a box, ``[2.0,6.0]`` for a window) and EOS, then the text parsed
     back into pixels / seconds.
 
@@ -32,7 +32,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tpo.datasets.textualize import (box_to_text, text_to_boxes,
+from tpo.tasks.text_forms import (box_to_text, text_to_boxes,
                                      text_to_windows, windows_to_text)
 from tpo.registry import MODELS
 from tpo.structures import TPODataSample
@@ -60,11 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def forcing(token_ids: List[int]) -> Callable:
-    """A logits processor that makes step ``i`` emit ``token_ids[i]``."""
+    """A logits processor that makes step ``i`` emit ``token_ids[i]``
+    (``chosen``: the tokens of the steps before)."""
 
-    def force(step: int, logits: torch.Tensor) -> torch.Tensor:
+    def force(chosen: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         logits = logits.clone()
-        logits[:, token_ids[step]] = logits.max() + 1
+        logits[:, token_ids[chosen.shape[1]]] = logits.max() + 1
         return logits
 
     return force
@@ -109,14 +110,14 @@ def main(argv=None) -> dict:
         text = windows_to_text([[2.0, 6.0]])
         parse = text_to_windows
     text_ids = tokenizer(text, add_special_tokens=False)['input_ids']
-    begin = tokenizer.convert_tokens_to_ids(model.tasks[args.task]['begin'])
+    begin = tokenizer.convert_tokens_to_ids(model.tasks[args.task].begin)
 
     with torch.no_grad():
         data = model.data_preprocessor(
             dict(inputs=[frames[0]], data_samples=[sample]), False)
         visual = model.encode_video(data['inputs'], data['data_samples'])
         ids = model.prompt.encode_prompt(tokenizer, sample.conversation)
-        prompt = model._embed(ids, visual['visual_embeds'][0], sample)[0]
+        prompt = model.splicer.embed(model.splice_modules(), ids, visual['visual_embeds'][0], sample)[0]
         head_inputs = {key: visual[key] for key in head.extra_inputs}
 
     def head_path():

@@ -42,7 +42,9 @@ import torch
 
 from tpo.datasets.mevis import decode_masks
 from tpo.evaluation.metrics.mask_and_tracking import ReferringVOSMetric
-from tpo.models.heads.sam2_mask_head import SAM2MaskHead, mask_box_xyxy
+from tpo.models.heads.sam2_mask_head import SAM2MaskHead
+from tpo.models.utils import freeze_modules, keep_in_eval
+from tpo.structures.masks import mask_box_xyxy
 from tpo.structures import TPODataSample
 
 MEAN = np.array([123.675, 116.28, 103.53], np.float32)
@@ -113,6 +115,7 @@ def train(head: SAM2MaskHead, clips: List[dict], embed: BoxEmbedding,
           seed: int) -> dict:
     head.objectives = (objective, )
     head.train()
+    keep_in_eval(head, head.frozen_submodules)
     optim = torch.optim.AdamW(head.adapter.parameters(), lr=lr,
                               weight_decay=0.02)
     rng = np.random.default_rng(seed)
@@ -218,6 +221,7 @@ def main(argv=None) -> dict:
         model_cfg='configs/sam2.1/sam2.1_hiera_t.yaml',
         image_size=args.image_size, pixel_frames=args.pixel_frames,
         objectives=tuple(args.objectives))
+    freeze_modules(head, head.frozen_submodules)
     embed = BoxEmbedding(args.embed_dims, args.seed)
     init_adapter = copy.deepcopy(head.adapter.state_dict())
 

@@ -1,149 +1,140 @@
-"""Convert a released VideoChat-TPO or VideoChat2 checkpoint to TPOModel keys.
+"""Convert the released VideoChat-TPO (OpenGVLab/VideoChat-TPO, the
+inference code of OpenGVLab/TPO) to TPOModel keys.
 
-Examples::
+Example::
 
-    # VideoChat-TPO (OpenGVLab/VideoChat-TPO): safetensors shards + index,
-    # every head; load it with configs/tpo/videochat_tpo_release.py
+    # every head; load the result with configs/tpo/videochat_tpo_release.py
     python tools/model_converters/videochat_tpo_to_tpo.py \\
         checkpoints/VideoChat-TPO checkpoints/videochat_tpo_converted \\
         --config configs/tpo/videochat_tpo_release.py
 
-    # VideoChat2 stage 3 (a .pth, read with torch.load(weights_only=True))
-    python tools/model_converters/videochat_tpo_to_tpo.py \\
-        checkpoints/VideoChat2_stage3_Mistral_7B/videochat2_mistral_7b_stage3.pth \\
-        checkpoints/videochat2_stage3_converted.safetensors \\
-        --config configs/_base_/models/videochat2_umtl_mistral7b.py
+The release is safetensors shards + index with VideoChat2's vision encoder,
+Q-Former and projection (``project_up``; converted by the rules of
+``videochat2_to_tpo.py``), the LLM as ``lm.base_model.model.*`` (peft LoRA
+layout, LoRA also on ``lm_head``), and TPO's parts (:data:`TPO_PART_RULES`):
 
-``--config`` builds the config's tokenizer and adds TPOModel's special
-tokens, so that the rows of the LLM's vocabulary matrices are reordered from
-the release's token ids to TPOModel's; without it they are kept as they are.
-The output is one ``.safetensors`` file (OUT ends with ``.safetensors``) or a
-folder with one shard per input shard and ``model.safetensors.index.json``.
-Keys that are not mapped are listed, grouped by prefix with the reason
-(modules the release never runs); nothing is dropped silently.
+* ``box_token`` / ``temporal_token`` / ``track_token`` ->
+  ``task_tokens.tokens.{region,temporal,mask}`` (squeezed to ``(D,)``)
+* ``loc_decoder.{0,2}`` -> ``heads.region.mlp.{0,2}``
+* ``loc_encoder.{0,2}`` -> ``box_prompt_encoder.mlp.{0,2}``
+* ``cg_model.*`` -> ``heads.temporal.cg_model.*`` (CGDETRHead)
+* ``sam.*`` / ``track_embed.*`` / ``track_embed_decode2.*`` ->
+  ``heads.mask.{sam,adapter,aux_box}.*`` (SAM2MaskHead)
+* ``lm.*`` -> ``llm.*`` (the peft layout is kept)
+
+Everything else (modules the release never runs) is reported with the
+reason (:data:`TPO_UNMAPPED`). The rows of the LLM's vocabulary matrices
+(``embed_tokens``, ``lm_head`` and the ``lora_B`` of ``lm_head``) are
+reordered by token name: the release adds
+seven tokens at ids 32000-32006 (its ``added_tokens.json``, default
+:data:`VIDEOCHAT_TPO_ADDED_TOKENS`), TPOModel adds its placeholder and task
+tokens in its own order (``--config``). Output: one ``.safetensors`` file or
+a folder of shards, loaded with ``load_from``.
 """
-import argparse
 import json
-import os
 import os.path as osp
 import sys
+from typing import Dict, List, Mapping
 
 import torch
+from videochat2_to_tpo import (VIDEOCHAT2_RULES, VIDEOCHAT2_UNMAPPED,
+                               conversion_args, conversion_kwargs)
 
-from tpo.models.model_converters import (VIDEOCHAT_TPO_ADDED_TOKENS,
-                                         ConversionResult, checkpoint_files,
-                                         checkpoint_keys,
-                                         convert_videochat_state_dict,
-                                         load_state_dict_file,
-                                         tpo_added_tokens)
+from tpo.models.utils.state_dict_conversion import (ConversionResult,
+                                                    KeyRule, UnmappedReason,
+                                                    convert_checkpoint,
+                                                    convert_state_dict)
 
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='checkpoint file, *.index.json or folder')
-    parser.add_argument('out', help='output .safetensors file or folder')
-    parser.add_argument(
-        '--config', help='model config whose tokenizer gives the target '
-        'token ids (e.g. configs/_base_/models/videochat2_umtl_mistral7b.py)')
-    parser.add_argument(
-        '--src-added-tokens', help='added_tokens.json of the checkpoint '
-        '(default: the one next to it, else the VideoChat-TPO release ids '
-        'for lm.* keys, none for VideoChat2)')
-    parser.add_argument(
-        '--merge-lora', nargs='*', default=[],
-        help='LLM modules whose LoRA is folded into the base weight (e.g. '
-        'lm_head when the target has no LoRA there)')
-    parser.add_argument('--lora-alpha', type=float, default=32.0,
-                        help='LoRA alpha of the checkpoint (release: 32)')
-    parser.add_argument('--dtype', choices=['float32', 'float16', 'bfloat16'],
-                        help='cast floating tensors')
-    parser.add_argument('--show-all', action='store_true',
-                        help='list every unmapped key')
-    return parser.parse_args(argv)
+#: Token -> id of the tokens the release added to Mistral's 32000-token
+#: vocabulary (its added_tokens.json).
+VIDEOCHAT_TPO_ADDED_TOKENS: Dict[str, int] = {
+    '<box_begin>': 32000,
+    '<time_begin>': 32001,
+    '<temp>': 32002,
+    '<boxes>': 32003,
+    '<track_begin>': 32004,
+    '<tracking>': 32005,
+    '<track_box>': 32006,
+}
 
 
-def source_tokens(args, keys):
-    path = args.src_added_tokens
+def _flatten(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(-1)
+
+
+#: Task tokens, heads and LLM of the release.
+TPO_PART_RULES: List[KeyRule] = [
+    (r'^box_token$', r'task_tokens.tokens.region', _flatten),
+    (r'^temporal_token$', r'task_tokens.tokens.temporal', _flatten),
+    (r'^track_token$', r'task_tokens.tokens.mask', _flatten),
+    (r'^loc_decoder\.([02])\.(weight|bias)$', r'heads.region.mlp.\1.\2',
+     None),
+    (r'^loc_encoder\.([02])\.(weight|bias)$',
+     r'box_prompt_encoder.mlp.\1.\2', None),
+    # temporal head: CG-DETR under CGDETRHead's `cg_model`
+    (r'^cg_model\.(?!txt_proj_linear\.|txt_position_embed\.)(.+)$',
+     r'heads.temporal.cg_model.\1', None),
+    # mask head: SAM2 and the prompt adapter of SAM2MaskHead
+    (r'^sam\.(.+)$', r'heads.mask.sam.\1', None),
+    (r'^track_embed\.(.+)$', r'heads.mask.adapter.\1', None),
+    (r'^track_embed_decode2\.(.+)$', r'heads.mask.aux_box.\1', None),
+    (r'^lm\.(.+)$', r'llm.\1', None),
+]
+VIDEOCHAT_TPO_RULES: List[KeyRule] = VIDEOCHAT2_RULES + TPO_PART_RULES
+
+#: Release keys that have no TPOModel counterpart, and why.
+TPO_UNMAPPED: List[UnmappedReason] = [
+    ('project_down.', 'unused: the release appends the raw LLM hidden '
+     'state to the text query (CGDETRHead(project_task_embedding=False))'),
+    ('cg_model.txt_proj_linear.', 'unused by the official CG-DETR forward'),
+    ('cg_model.txt_position_embed.', 'unused by the release (CGDETRHead '
+     'builds it only with use_txt_pos=True)'),
+    ('cg_criterion.', 'buffer: the class weights CGDETRHead rebuilds from '
+     'its loss config'),
+    ('temporal_embed.', 'legacy MLP temporal head, unused by the release\'s '
+     'inference (it grounds with CG-DETR)'),
+    ('action_embed.', 'legacy actionness MLP, unused by the release\'s '
+     'inference'),
+    ('merge_proj.', 'unused: token merging for use_clip=True, which the '
+     'released model never runs'),
+] + VIDEOCHAT2_UNMAPPED
+
+
+def convert_videochat_tpo(state_dict: Mapping[str, torch.Tensor],
+                          src_tokens: Mapping[str, int] = (
+                              VIDEOCHAT_TPO_ADDED_TOKENS),
+                          **kwargs) -> ConversionResult:
+    """Convert a VideoChat-TPO state dict (one shard is fine; keyword
+    arguments: see
+    :func:`~tpo.models.utils.state_dict_conversion.convert_state_dict`)."""
+    return convert_state_dict(state_dict, VIDEOCHAT_TPO_RULES, TPO_UNMAPPED,
+                              src_tokens=src_tokens, **kwargs)
+
+
+def source_tokens(src: str, path: str = None) -> Dict[str, int]:
+    """The release's added tokens: ``path``, else the ``added_tokens.json``
+    next to ``src``, else :data:`VIDEOCHAT_TPO_ADDED_TOKENS`."""
     if path is None:
-        folder = args.src if osp.isdir(args.src) else osp.dirname(args.src)
+        folder = src if osp.isdir(src) else osp.dirname(src)
         candidate = osp.join(folder, 'added_tokens.json')
         path = candidate if osp.exists(candidate) else None
-    if path is not None:
-        with open(path) as f:
-            return json.load(f)
-    if any(k.startswith('lm.') for k in keys):
+    if path is None:
         return dict(VIDEOCHAT_TPO_ADDED_TOKENS)
-    return {}
-
-
-def target_tokens(args):
-    if args.config is None:
-        return None, None
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
-    from tpo.registry import TOKENIZERS
-    init_default_scope('tpo')
-    cfg = Config.fromfile(args.config)
-    tokenizer = TOKENIZERS.build(cfg.model.tokenizer)
-    return tpo_added_tokens(tokenizer, cfg.model)
-
-
-def save(state_dict, path, source):
-    from safetensors.torch import save_file
-    tensors = {k: v.contiguous() for k, v in state_dict.items()}
-    save_file(tensors, path, metadata={'format': 'pt', 'converted_from':
-                                       osp.basename(source)})
+    with open(path) as f:
+        return json.load(f)
 
 
 def main(argv=None) -> ConversionResult:
-    args = parse_args(argv)
-    keys = checkpoint_keys(args.src)
-    src_tokens = source_tokens(args, keys)
-    dst_tokens, dst_size = target_tokens(args)
-    kwargs = dict(
-        src_tokens=src_tokens, dst_tokens=dst_tokens,
-        dst_vocab_size=dst_size, merge_lora=args.merge_lora,
-        lora_alpha=args.lora_alpha,
-        dtype=getattr(torch, args.dtype) if args.dtype else None)
-    layout = 'VideoChat-TPO' if any(k.startswith('lm.') for k in keys) \
-        else 'VideoChat2'
-    print(f'{args.src}: {len(keys)} keys, {layout} layout')
-
-    files = checkpoint_files(args.src)
-    total = ConversionResult()
-    single = args.out.endswith('.safetensors')
-    if single:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        for file in files:
-            total.update(
-                convert_videochat_state_dict(load_state_dict_file(file),
-                                             **kwargs))
-        save(total.state_dict, args.out, args.src)
-    else:
-        os.makedirs(args.out, exist_ok=True)
-        weight_map = {}
-        for i, file in enumerate(files):
-            result = convert_videochat_state_dict(load_state_dict_file(file),
-                                                  **kwargs)
-            name = f'model-{i + 1:05d}-of-{len(files):05d}.safetensors'
-            if result.state_dict:
-                save(result.state_dict, osp.join(args.out, name), file)
-                weight_map.update({k: name for k in result.state_dict})
-            total.update(result)
-            total.state_dict.clear()  # keep memory to one shard
-        with open(osp.join(args.out, 'model.safetensors.index.json'),
-                  'w') as f:
-            json.dump(dict(metadata={'converted_from': args.src},
-                           weight_map=weight_map), f, indent=2)
-    report = total.report(max_keys=None if args.show_all else 8)
-    print(report)
-    report_path = (args.out[:-len('.safetensors')] if single else
-                   osp.join(args.out, 'conversion')) + '.report.txt'
-    with open(report_path, 'w') as f:
-        f.write(total.report(max_keys=None) + '\n')
-    print(f'wrote {args.out} (full report: {report_path})')
-    return total
+    parser = conversion_args(__doc__.split('\n')[0])
+    parser.add_argument(
+        '--src-added-tokens', help='added_tokens.json of the checkpoint '
+        '(default: the one next to it, else the release ids)')
+    args = parser.parse_args(argv)
+    kwargs = conversion_kwargs(args)
+    kwargs['src_tokens'] = source_tokens(args.src, args.src_added_tokens)
+    return convert_checkpoint(
+        args.src, args.out, lambda sd: convert_videochat_tpo(sd, **kwargs),
+        args.show_all)
 
 
 if __name__ == '__main__':

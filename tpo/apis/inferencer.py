@@ -14,9 +14,10 @@ from PIL import Image
 
 from tpo.datasets.transforms import (LoadVideoFrames, PackTPOInputs,
                                      VideoReadError, uniform_indices)
-from tpo.models.heads.temporal_features import saliency_to_clips
+from tpo.models.task_modules import saliency_to_clips
 from tpo.registry import TRANSFORMS
-from tpo.structures import BOX_PROMPT_TOKEN, TPODataSample
+from tpo.structures import TPODataSample
+from tpo.tasks import BOX_PROMPT_TOKEN, registered_tasks
 
 #: Transforms of a test pipeline that need annotations: not run at inference.
 ANNOTATION_TRANSFORMS = ('DecodeRLEMasks', 'SelectTrackTargets',
@@ -228,7 +229,8 @@ class TPOInferencer:
             task = 'track'
         if task is None:
             return None
-        known = sorted(set(model.tasks) | set(model.task_aliases))
+        known = sorted(t for t in registered_tasks()
+                       if model.head_task(t) in model.tasks)
         if task not in known:
             raise ValueError(
                 f'prompt {index} asks for task {task!r}, which the model '
@@ -248,7 +250,7 @@ class TPOInferencer:
                 f'{sorted(self.heads) or "none"}). Use a checkpoint trained '
                 f'with a {head_task} head, e.g. of '
                 'configs/tpo/tiny_all_heads.py.')
-        if task == 'track' and model.box_prompt_id is None:
+        if task == 'track' and model.splicer.box_prompt_id is None:
             raise ValueError(
                 f'prompt {index} asks for tracking, but the model has no '
                 'box-prompt encoder to read its box (set '
@@ -278,8 +280,8 @@ class TPOInferencer:
                 "the video, e.g. 'Where is the red circle?'")
         prompt = prompt.strip()
         reserved = [self.model.prompt.video_token] + [
-            spec[key] for spec in self.model.tasks.values()
-            for key in ('begin', 'token')
+            t for spec in self.model.tasks.values()
+            for t in (spec.begin, spec.token)
         ]
         used = [t for t in reserved if t in prompt]
         if used:
@@ -341,12 +343,12 @@ class TPOInferencer:
         task-begin token of its task."""
         begins = [
             self.model.tokenizer.convert_tokens_to_ids(self.model.tasks[
-                self.model.head_task(s.task)]['begin'])
+                self.model.head_task(s.task)].begin)
             if s.get('task') else None for s in samples
         ]
 
-        def force(step: int, logits: torch.Tensor) -> torch.Tensor:
-            if step > 0:
+        def force(chosen: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+            if chosen.shape[1] > 0:  # not the first token
                 return logits
             logits = logits.clone()
             for row, begin in enumerate(begins):
@@ -382,7 +384,7 @@ class TPOInferencer:
             num_frames=int(clip['num_video_frames']),
             frame_inds=[int(v) for v in clip['frame_inds']],
             frame_times=[float(v) for v in clip['frame_times']])
-        begins = {spec['begin']: task
+        begins = {spec.begin: task
                   for task, spec in self.model.tasks.items()}
         pattern = re.compile('|'.join(re.escape(b) for b in begins))
         results = []
@@ -392,7 +394,7 @@ class TPOInferencer:
                           tasks=called, video=video)
             warnings = [
                 f'the model called the {task!r} task '
-                f'({self.model.tasks[task]["begin"]}) but the checkpoint '
+                f'({self.model.tasks[task].begin}) but the checkpoint '
                 f'has no {task} head (its heads: {sorted(self.heads)}): '
                 'its output is missing'
                 for task in dict.fromkeys(called) if task not in self.heads

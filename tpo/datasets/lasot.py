@@ -111,7 +111,8 @@ class LaSOTDataset(TPOBaseDataset):
     frames (row ``t`` = clip frame ``t``, as the mask head and
     ``TrackingMetric`` expect) and sets ``prompt_bboxes`` (the first
     sampled frame's xyxy box) for the ``<track_box>`` placeholder; such a
-    ``'track'`` sample is served by the mask head (``TASK_ALIASES``).
+    ``'track'`` sample is served by the mask head (its task spec aliases
+    ``'mask'``).
 
     Args:
         ann_file (str): The split list, e.g. ``'testing_set.txt'``.

@@ -6,7 +6,7 @@ draws the mixture of a ``ConcatDataset`` afresh every epoch and splits it
 between the ranks of a distributed run.
 """
 import math
-from typing import Iterator, List, Optional, Sequence, Sized, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Sized, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, ConcatDataset
@@ -80,6 +80,23 @@ def _split_entries(datasets: Sequence, ratios: Optional[Sequence[float]]):
     return [d['dataset'] for d in datasets], [d['ratio'] for d in datasets]
 
 
+def _override_pipeline(cfg, overrides: Dict[str, dict]):
+    """A dataset config whose pipeline steps of the types in ``overrides``
+    (in it, or in the dataset it wraps) take the given arguments."""
+    if not isinstance(cfg, dict):
+        raise TypeError('pipeline_overrides applies to dataset configs, got '
+                        f'a built {type(cfg).__name__}.')
+    cfg = dict(cfg)
+    if 'dataset' in cfg:
+        cfg['dataset'] = _override_pipeline(cfg['dataset'], overrides)
+    if 'pipeline' in cfg:
+        cfg['pipeline'] = [
+            dict(step, **overrides.get(step.get('type'), {}))
+            if isinstance(step, dict) else step for step in cfg['pipeline']
+        ]
+    return cfg
+
+
 @DATASETS.register_module()
 class MixedDataset(ConcatDataset):
     """Datasets mixed with sampling ratios: a ``ConcatDataset`` whose
@@ -99,6 +116,10 @@ class MixedDataset(ConcatDataset):
         ignore_keys (list[str]): Metainfo keys that may differ between
             sources. Defaults to ``['dataset_name']``.
         lazy_init (bool): Defer loading the annotations. Defaults to False.
+        pipeline_overrides (dict, optional): ``{transform type: {argument:
+            value}}`` set on every such transform of every source's
+            pipeline (e.g. ``dict(ResizeFrames=dict(size=(384, 384)))`` for
+            a model that reads another frame size). Defaults to None.
     """
 
     def __init__(self,
@@ -107,10 +128,15 @@ class MixedDataset(ConcatDataset):
                  num_samples: Optional[int] = None,
                  seed: int = 0,
                  ignore_keys: Union[str, List[str], None] = ('dataset_name', ),
-                 lazy_init: bool = False) -> None:
+                 lazy_init: bool = False,
+                 pipeline_overrides: Optional[Dict[str, dict]] = None
+                 ) -> None:
         datasets, ratios = _split_entries(datasets, ratios)
         if not datasets:
             raise ValueError('MixedDataset needs at least one dataset.')
+        if pipeline_overrides:
+            datasets = [_override_pipeline(d, pipeline_overrides)
+                        for d in datasets]
         built = [
             DATASETS.build(d) if isinstance(d, dict) else d for d in datasets
         ]

@@ -7,7 +7,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 
 from tpo.registry import DATASETS
-from tpo.structures.tasks import BOX_PROMPT_TOKEN
+from tpo.tasks import BOX_PROMPT_TOKEN
 from .annotation import (AnnotationError, AnnotationRecord, load_json,
                          require_path)
 from .base import TPOBaseDataset
@@ -97,7 +97,8 @@ class SAVDataset(TPOBaseDataset):
     (``expression`` with ``{box}`` replaced, e.g. "the object in the box
     <track_box>"), which fills the segmentation templates; with
     ``task='track'`` it is ``track_box``, which fills the tracking templates
-    (tracking samples are served by the mask head, see ``TASK_ALIASES``).
+    (tracking samples are served by the mask head: the ``'track'`` task
+    spec aliases ``'mask'``).
 
     The RLEs stay in the file unless ``keep_rles``: the ``LoadMaskletMasks``
     transform (or :func:`load_masklet` + :func:`decode_masklet`) reads them.

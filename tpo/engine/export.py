@@ -189,10 +189,9 @@ def export_hf(config: Union[str, Config],
     os.makedirs(out_dir, exist_ok=True)
     tasks = {
         task: dict(
-            begin=spec['begin'],
-            token=spec['token'],
-            begin_id=int(model.tokenizer.convert_tokens_to_ids(
-                spec['begin'])),
+            begin=spec.begin,
+            token=spec.token,
+            begin_id=int(model.tokenizer.convert_tokens_to_ids(spec.begin)),
             token_id=int(model.task_token_ids[task]))
         for task, spec in model.tasks.items()
     }
@@ -202,7 +201,7 @@ def export_hf(config: Union[str, Config],
         config=osp.basename(cfg.filename) if cfg.filename else None,
         tasks=tasks,
         video_token=model.prompt.video_token,
-        video_token_id=int(model.video_id))
+        video_token_id=int(model.splicer.video_id))
     save_safetensors(non_llm_state_dict(model),
                      osp.join(out_dir, COMPONENTS_FILE), metadata)
 

@@ -1,5 +1,5 @@
 """Learnable task tokens v_i whose LLM hidden states feed the task heads."""
-from typing import Dict, Optional
+from typing import Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -16,18 +16,13 @@ class TaskTokens(BaseModule):
     learning rate with ``paramwise_cfg.custom_keys`` (Table 16).
 
     Args:
-        tasks: ``{task: {'begin': '<box_begin>', 'token': '<boxes>'}}``.
+        tasks: the task names.
         embed_dims: the LLM's embedding width.
     """
 
-    def __init__(self, tasks: Dict[str, dict], embed_dims: int,
+    def __init__(self, tasks: Sequence[str], embed_dims: int,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        for task, spec in tasks.items():
-            missing = {'begin', 'token'} - set(spec)
-            if missing:
-                raise KeyError(f'tasks[{task!r}] lacks {sorted(missing)}')
-        self.tasks = {task: dict(spec) for task, spec in tasks.items()}
         self.tokens = nn.ParameterDict({
             task: nn.Parameter(torch.zeros(embed_dims))
             for task in tasks

@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tpo.models.heads.sam2_mask_head import rle_to_mask
+from tpo.structures.masks import rle_to_mask
 
 #: Colours absent from the synthetic world's palette.
 BOX_COLOR = (0, 255, 255)  # region boxes

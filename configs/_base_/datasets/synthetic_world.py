@@ -1,79 +1,85 @@
 # The synthetic video world (generated on first use) read through the same
-# readers that read the real datasets' formats.
+# readers that read the real datasets' formats. One config per annotation
+# format and split; the stage configs mix them.
 data_root = 'data/synthetic_world/'
-world = dict(num_videos=dict(train=400, val=100), seed=0)
-num_frames = 4
-img_size = 64
-batch_size = 8
+world = dict(num_videos=dict(train=400, val=100), seed=0)  # the quick start's
+num_frames = 4  # frames per clip of the tiny model (7B: 16)
+img_size = 64  # frame side of the tiny model (7B: 224)
+batch_size = 8  # fits the tiny model on 2 CPU cores
 
+# Pipelines: video files, and LaSOT's folders of frames whose ground truth
+# of the sampled frames and prompt box (first sampled frame) come from
+# SelectTrackTargets. MeViS samples also decode the masks of the sampled
+# frames (gt_masks: the mask head's targets, ReferringVOSMetric's truth).
+resize = dict(type='ResizeFrames', size=(img_size, img_size))
+decode_masks = dict(type='DecodeRLEMasks')
+pack = dict(type='PackTPOInputs')
 train_pipeline = [
     dict(type='LoadVideoFrames', num_frames=num_frames, sampling='random',
-         on_error='skip'),
-    dict(type='ResizeFrames', size=(img_size, img_size)),
-    dict(type='FormatTaskConversation', train=True),
-    dict(type='PackTPOInputs'),
-]
+         on_error='skip'), resize,
+    dict(type='FormatTaskConversation', train=True), pack]
 test_pipeline = [
     dict(type='LoadVideoFrames', num_frames=num_frames, sampling='uniform',
-         on_error='raise'),
-    dict(type='ResizeFrames', size=(img_size, img_size)),
-    dict(type='FormatTaskConversation', train=False),
-    dict(type='PackTPOInputs'),
-]
+         on_error='raise'), resize,
+    dict(type='FormatTaskConversation', train=False), pack]
+mevis_train_pipeline = train_pipeline[:2] + [decode_masks] + \
+    train_pipeline[2:]
+mevis_test_pipeline = test_pipeline[:2] + [decode_masks] + test_pipeline[2:]
+lasot_train_pipeline = [
+    dict(type='ListFramePaths'),
+    dict(type='LoadImageSequence', num_frames=num_frames, on_error='skip'),
+    resize, dict(type='SelectTrackTargets')] + train_pipeline[2:]
+lasot_test_pipeline = lasot_train_pipeline[:1] + [
+    dict(type='LoadImageSequence', num_frames=num_frames, on_error='raise')
+] + lasot_train_pipeline[2:4] + test_pipeline[2:]
 
+in_world = dict(type='SyntheticWorldDataset', data_root=data_root,
+                world=world)
+refcoco = dict(type='RefCOCODataset', data_root=data_root,
+               ann_file='refcoco/refs.json',
+               instances_file='refcoco/instances.json',
+               data_prefix=dict(video='refcoco/images'), source='refcoco')
+qvhighlights = dict(type='QVHighlightsDataset', data_root=data_root,
+                    data_prefix=dict(video='videos'), source='qvhighlights')
+mevis = dict(type='MeViSDataset', data_root=data_root,
+             data_prefix=dict(video='videos'), source='mevis')
+mvbench = dict(type='MVBenchDataset', data_root=data_root,
+               data_prefix=dict(video='videos'), instruction='',
+               source='mvbench')
+lasot = dict(type='LaSOTDataset', data_root=data_root + 'lasot/',
+             layout='lasot', source='lasot')
 
-# One config per annotation format of the world; the stage configs mix them.
-refcoco_train = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='RefCOCODataset', data_root=data_root,
-                 ann_file='refcoco/refs.json',
-                 instances_file='refcoco/instances.json', split='train',
-                 data_prefix=dict(video='refcoco/images'),
-                 source='refcoco', pipeline=train_pipeline))
-qvhighlights_train = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='QVHighlightsDataset', data_root=data_root,
-                 ann_file='qvhighlights/highlight_train_release.jsonl',
-                 data_prefix=dict(video='videos'), source='qvhighlights',
-                 pipeline=train_pipeline))
-mevis_train = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='MeViSDataset', data_root=data_root,
-                 ann_file='mevis/train/meta_expressions.json',
-                 mask_file='mevis/train/mask_dict.json',
-                 data_prefix=dict(video='videos'), source='mevis',
-                 pipeline=train_pipeline))
-videochat2_it_train = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='VideoChat2ITDataset', data_root=data_root,
-                 ann_file='videochat2_it/train.json',
-                 data_prefix=dict(video='videos'), source='videochat2_it',
-                 pipeline=train_pipeline))
-mvbench_train = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='MVBenchDataset', data_root=data_root,
-                 ann_file='mvbench_train', data_prefix=dict(video='videos'),
-                 instruction='', source='mvbench', pipeline=train_pipeline))
+refcoco_train = dict(in_world, dataset=dict(
+    refcoco, split='train', pipeline=train_pipeline))
+qvhighlights_train = dict(in_world, dataset=dict(
+    qvhighlights, ann_file='qvhighlights/highlight_train_release.jsonl',
+    pipeline=train_pipeline))
+mevis_train = dict(in_world, dataset=dict(
+    mevis, ann_file='mevis/train/meta_expressions.json',
+    mask_file='mevis/train/mask_dict.json', pipeline=mevis_train_pipeline))
+lasot_train = dict(in_world, dataset=dict(
+    lasot, ann_file='training_set.txt', pipeline=lasot_train_pipeline))
+videochat2_it_train = dict(in_world, dataset=dict(
+    type='VideoChat2ITDataset', data_root=data_root,
+    ann_file='videochat2_it/train.json', data_prefix=dict(video='videos'),
+    source='videochat2_it', pipeline=train_pipeline))
+mvbench_train = dict(in_world, dataset=dict(
+    mvbench, ann_file='mvbench_train', pipeline=train_pipeline))
 
-refcoco_val = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='RefCOCODataset', data_root=data_root,
-                 ann_file='refcoco/refs.json',
-                 instances_file='refcoco/instances.json', split='val',
-                 data_prefix=dict(video='refcoco/images'),
-                 source='refcoco', pipeline=test_pipeline, test_mode=True))
-qvhighlights_val = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='QVHighlightsDataset', data_root=data_root,
-                 ann_file='qvhighlights/highlight_val_release.jsonl',
-                 data_prefix=dict(video='videos'), source='qvhighlights',
-                 pipeline=test_pipeline, test_mode=True))
-mvbench_val = dict(
-    type='SyntheticWorldDataset', data_root=data_root, world=world,
-    dataset=dict(type='MVBenchDataset', data_root=data_root,
-                 ann_file='mvbench', data_prefix=dict(video='videos'),
-                 instruction='', source='mvbench', pipeline=test_pipeline,
-                 test_mode=True))
+refcoco_val = dict(in_world, dataset=dict(
+    refcoco, split='val', pipeline=test_pipeline, test_mode=True))
+qvhighlights_val = dict(in_world, dataset=dict(
+    qvhighlights, ann_file='qvhighlights/highlight_val_release.jsonl',
+    pipeline=test_pipeline, test_mode=True))
+mevis_val = dict(in_world, dataset=dict(
+    mevis, ann_file='mevis/val/meta_expressions.json',
+    mask_file='mevis/val/mask_dict.json', pipeline=mevis_test_pipeline,
+    test_mode=True))
+lasot_val = dict(in_world, dataset=dict(
+    lasot, ann_file='testing_set.txt', pipeline=lasot_test_pipeline,
+    test_mode=True))
+mvbench_val = dict(in_world, dataset=dict(
+    mvbench, ann_file='mvbench', pipeline=test_pipeline, test_mode=True))
 
 train_dataloader = dict(
     batch_size=batch_size,

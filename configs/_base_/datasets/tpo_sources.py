@@ -24,11 +24,13 @@ video_pipeline = [
     dict(type='FormatTaskConversation', train=True),
     dict(type='PackTPOInputs', meta_keys=meta_keys),
 ]
-# A folder of frames (MeViS JPEGImages/{vid}/{frame}.jpg).
+# A folder of frames (MeViS JPEGImages/{vid}/{frame}.jpg) plus the masks
+# of the sampled frames (the mask head's targets).
 frames_pipeline = [
     dict(type='ListFramePaths', ext='.jpg'),
     dict(type='LoadImageSequence', num_frames=num_frames,
          size=(img_size, img_size), on_error='skip'),
+    dict(type='DecodeRLEMasks'),
     dict(type='FormatTaskConversation', train=True),
     dict(type='PackTPOInputs', meta_keys=meta_keys),
 ]

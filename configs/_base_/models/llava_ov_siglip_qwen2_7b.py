@@ -8,9 +8,8 @@
 #   checkpoints/Qwen2-7B-Instruct          Qwen/Qwen2-7B-Instruct (LLM and
 #                                          tokenizer; LLaVA-OV-7B's base LLM)
 # The LLaVA-OneVision-7B weights themselves (tower, projector, newline, LLM)
-# are loaded on top with `load_from`, from a checkpoint whose keys were
-# renamed by convert_llava_onevision_state_dict
-# (tpo/models/connectors/mlp_projector.py) from the hub's
+# are loaded on top with `load_from`, from a checkpoint converted by
+# tools/model_converters/llava_onevision_to_tpo.py from the hub's
 # llava-hf/llava-onevision-qwen2-7b-ov-hf.
 
 # Video input of this model: 16 frames resized to 384x384 (27x27 SigLIP
@@ -53,7 +52,7 @@ model = dict(
               target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj',
                               'gate_proj', 'up_proj', 'down_proj']),
     frozen_modules=('vision_encoder', ),
-    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0),
+    loss_weights=dict(mllm=1.0, assign=1.0, heads=1.0),
     # bf16 autocast and activation recomputation (see docs/memory.md).
     amp_dtype='bfloat16',
     gradient_checkpointing=True,

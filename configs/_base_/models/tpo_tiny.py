@@ -43,6 +43,6 @@ model = dict(
                               'gate_proj', 'up_proj', 'down_proj'],
               modules_to_save=['lm_head']),
     frozen_modules=(),
-    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0),
+    loss_weights=dict(mllm=1.0, assign=1.0, heads=1.0),
     max_new_tokens=16,
 )

@@ -12,17 +12,17 @@
 #   checkpoints/bert-base-uncased          google-bert/bert-base-uncased
 #                                          (tokenizer files of the Q-Former's
 #                                          instruction)
-#   checkpoints/VideoChat2_stage3_Mistral_7B/videochat2_mistral_7b_stage3.pth
+#   checkpoints/videochat2_stage3_converted.safetensors
 #                                          OpenGVLab/VideoChat2_stage3_Mistral_7B
-#                                          (UMT-L and Q-Former weights are read
-#                                          from it; official key names are
-#                                          converted on the fly)
+#                                          converted by tools/model_converters/
+#                                          videochat2_to_tpo.py (UMT-L and
+#                                          Q-Former weights are read from its
+#                                          vision_encoder.* / connector.* keys)
 # The whole VideoChat2 stage-3 model (with its LLM LoRA) or the released
-# VideoChat-TPO (OpenGVLab/VideoChat-TPO) is loaded with `load_from` after
-# tools/model_converters/videochat_tpo_to_tpo.py; then set the two
-# `pretrained` fields below to None.
-videochat2_ckpt = ('checkpoints/VideoChat2_stage3_Mistral_7B/'
-                   'videochat2_mistral_7b_stage3.pth')
+# VideoChat-TPO (OpenGVLab/VideoChat-TPO, converted by
+# tools/model_converters/videochat_tpo_to_tpo.py) is loaded with
+# `load_from`; then set the two `pretrained` fields below to None.
+videochat2_ckpt = 'checkpoints/videochat2_stage3_converted.safetensors'
 
 # Video input of this model: 16 frames at 224x224 (14x14 patches per frame).
 # Referenced by dataset pipelines, not by the model.
@@ -101,7 +101,7 @@ model = dict(
                               'lm_head'],
               trainable_token_indices=None),
     frozen_modules=(),
-    loss_weights=dict(mllm=1.0, assign=1.0, region=1.0),
+    loss_weights=dict(mllm=1.0, assign=1.0, heads=1.0),
     # bf16 autocast and activation recomputation: what lets 7B train on the
     # paper's GPUs (see docs/memory.md).
     amp_dtype='bfloat16',

@@ -17,3 +17,10 @@ optim_wrapper = dict(
 
 # Training only: no validation during training (evaluate with tools/test.py).
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1, val_interval=1)
+# Linear warmup over the first 20% of the iterations (Table 16), then cosine
+# decay; epochs are converted to iterations of the real dataloader. A stage
+# schedule sets where each phase begins and ends.
+warmup = dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+              convert_to_iter_based=True)
+cosine = dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
+              convert_to_iter_based=True)

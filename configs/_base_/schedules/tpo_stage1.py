@@ -1,15 +1,15 @@
 # TPO stage 1 of Table 16 (frozen modules, per-module learning rates,
-# batch, epochs, warmup + cosine) on the Table 17 mixture, shared by
-# videochat_stage1.py and llava_ov_stage1.py, which add their model,
+# batch, epochs, warmup + cosine), shared by videochat_stage1.py and
+# llava_ov_stage1.py, which add their model, data (tpo_stage1_mixture.py),
 # load_from and work_dir.
-_base_ = ['./tpo_adamw_bf16.py', '../datasets/tpo_stage1_mixture.py']
+_base_ = ['./tpo_adamw_bf16.py']
 
 # ---------------------------------------------------------------- settings
 base_lr = 2e-5  # Table 16: LLM LoRA LR; every lr_mult is relative to it
-# Total batch 128 (Table 16) = num_gpus x batch_size x accumulative_counts:
+# Total batch 128 (Table 16) = num_gpus x batch_size (per GPU, 4 in
+# tpo_sources.py) x accumulative_counts:
 # the paper's 32 A100s x 4. On 8 GPUs set accumulative_counts = 4.
 num_gpus = 32  # documentation only: the launcher decides
-batch_size = 4  # per GPU
 accumulative_counts = 1
 max_epochs = 1  # Table 16
 warmup_ratio = 0.2  # Table 16
@@ -22,7 +22,7 @@ stage_model = dict(
     # them (nor the task-begin rows): load it non-strictly.
     frozen_modules=('vision_encoder', 'connector', 'task_tokens', 'heads',
                     'box_prompt_encoder'),
-    loss_weights=dict(region=0.0, temporal=0.0, mask=0.0),
+    loss_weights=dict(heads=0.0),
     strict_load=False)
 
 optim_wrapper = dict(
@@ -32,14 +32,7 @@ optim_wrapper = dict(
         'llm': dict(lr_mult=1.0),  # LoRA: 2e-5
     }))
 
-train_dataloader = dict(batch_size=batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-# Linear warmup over the first 20% of the iterations, then cosine decay
-# (epochs are converted to iterations of the real dataloader).
 warmup_epochs = round(warmup_ratio * max_epochs, 6)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
+param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
+                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

@@ -1,14 +1,14 @@
 # TPO stage 2 of Table 16 (frozen modules, per-module learning rates,
-# batch, epochs, warmup + cosine) on the Table 17 mixture, shared by
-# videochat_stage2.py and llava_ov_stage2.py, which add their model,
+# batch, epochs, warmup + cosine), shared by videochat_stage2.py and
+# llava_ov_stage2.py, which add their model, data (tpo_stage2_mixture.py),
 # load_from and work_dir.
-_base_ = ['./tpo_adamw_bf16.py', '../datasets/tpo_stage2_mixture.py']
+_base_ = ['./tpo_adamw_bf16.py']
 
 # ---------------------------------------------------------------- settings
 base_lr = 2e-5  # Table 16: LLM LoRA LR; every lr_mult is relative to it
-# Total batch 128 (Table 16, region / mask) = 32 GPUs x 4 x 1.
+# Total batch 128 (Table 16, region / mask) = 32 GPUs x 4 (batch_size of
+# tpo_sources.py) x 1.
 num_gpus = 32  # documentation only: the launcher decides
-batch_size = 4  # per GPU
 accumulative_counts = 1
 max_epochs = 1
 warmup_ratio = 0.2
@@ -16,7 +16,7 @@ warmup_ratio = 0.2
 
 # Merged into the recipe's model by `model = _base_.stage_model`.
 stage_model = dict(
-    frozen_modules=('vision_encoder', 'connector', 'heads.mask.sam'))
+    frozen_modules=('vision_encoder', 'connector'))
 
 # Table 16, stage 2 (the text's "region head and token ... 2e-5" differs
 # from the table's 1e-4; the table is followed).
@@ -35,14 +35,7 @@ optim_wrapper = dict(
         'box_prompt_encoder': dict(lr_mult=5.0),
     }))
 
-train_dataloader = dict(batch_size=batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-# Linear warmup over the first 20% of the iterations, then cosine decay
-# (epochs are converted to iterations of the real dataloader).
 warmup_epochs = round(warmup_ratio * max_epochs, 6)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
+param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
+                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

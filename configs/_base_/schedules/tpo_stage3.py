@@ -1,21 +1,23 @@
 # TPO stage 3 of Table 16 (frozen modules, per-module learning rates,
-# batch, epochs, warmup + cosine) on the Table 17 mixture, shared by
-# videochat_stage3.py and llava_ov_stage3.py, which add their model,
+# batch, epochs, warmup + cosine), shared by videochat_stage3.py and
+# llava_ov_stage3.py, which add their model, data (tpo_stage3_mixture.py),
 # load_from and work_dir.
-_base_ = ['./tpo_adamw_bf16.py', '../datasets/tpo_stage3_mixture.py']
+_base_ = ['./tpo_adamw_bf16.py']
 
 # ---------------------------------------------------------------- settings
 base_lr = 2e-5  # Table 16: every module at 2e-5
-# Total batch 256 (Table 16) = 32 GPUs x 4 x 2 (gradient accumulation).
+# Total batch 256 (Table 16) = 32 GPUs x 4 (batch_size of tpo_sources.py)
+# x 2 (gradient accumulation).
 num_gpus = 32  # documentation only: the launcher decides
-batch_size = 4  # per GPU
 accumulative_counts = 2
 max_epochs = 3  # Table 16
 warmup_ratio = 0.2
 # ---------------------------------------------------------------------------
 
-# Merged into the recipe's model by `model = _base_.stage_model`.
-stage_model = dict(frozen_modules=('heads.mask.sam', ))
+# Merged into the recipe's model by `model = _base_.stage_model`: every
+# module trains (SAM2 inside the mask head stays frozen: the head declares
+# it, freeze_sam=True).
+stage_model = dict(frozen_modules=())
 
 optim_wrapper = dict(
     accumulative_counts=accumulative_counts,
@@ -33,14 +35,7 @@ optim_wrapper = dict(
         'box_prompt_encoder': dict(lr_mult=1.0),
     }))
 
-train_dataloader = dict(batch_size=batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-# Linear warmup over the first 20% of the iterations, then cosine decay
-# (epochs are converted to iterations of the real dataloader).
 warmup_epochs = round(warmup_ratio * max_epochs, 6)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
+param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
+                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

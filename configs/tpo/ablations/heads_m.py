@@ -1,6 +1,6 @@
 # Table 12, exp. 3: the mask head (M) alone, without conversation data; it
 # serves referring segmentation and tracking.
-_base_ = ['./no_conversation.py']
+_base_ = ['./tpo_full.py']
 
 model = dict(heads=dict(_delete_=True, mask=_base_.model.heads.mask))
 train_dataloader = dict(

@@ -1,5 +1,5 @@
 # Table 12, exp. 2: the region head (R) alone, without conversation data.
-_base_ = ['./no_conversation.py']
+_base_ = ['./tpo_full.py']
 
 model = dict(heads=dict(_delete_=True, region=_base_.model.heads.region))
 train_dataloader = dict(dataset=dict(datasets=[_base_.refcoco_train]))

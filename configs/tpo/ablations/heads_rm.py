@@ -1,6 +1,6 @@
 # Table 12, exp. 4: the region and mask heads (R, M), without conversation
 # data.
-_base_ = ['./no_conversation.py']
+_base_ = ['./tpo_full.py']
 
 model = dict(
     heads=dict(

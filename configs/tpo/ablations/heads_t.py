@@ -1,5 +1,5 @@
 # Table 12, exp. 1: the temporal head (T) alone, without conversation data.
-_base_ = ['./no_conversation.py']
+_base_ = ['./tpo_full.py']
 
 model = dict(heads=dict(_delete_=True, temporal=_base_.model.heads.temporal))
 train_dataloader = dict(

@@ -4,20 +4,11 @@
 _base_ = ['./mllm_base.py']
 
 load_from = 'work_dirs/ablations/mllm_base'
-
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        _base_.refcoco_train, _base_.qvhighlights_train, _base_.mevis_train,
-        _base_.lasot_train, _base_.videochat2_it_train
-    ]))
-
-# Schedule of this stage (derived fields reassigned explicitly).
-max_iters = 200
-warmup_iters = int(0.2 * max_iters)
+train_dataloader = dict(dataset=dict(datasets=[
+    _base_.refcoco_train, _base_.qvhighlights_train, _base_.mevis_train,
+    _base_.lasot_train, _base_.videochat2_it_train]))
+max_iters = 200  # tiny_stage1.py's length
+param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
+                   dict(_base_.cosine, begin=int(0.2 * max_iters),
+                        end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=warmup_iters),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=warmup_iters,
-         end=max_iters, eta_min_ratio=0.01),
-]

@@ -1,7 +1,7 @@
 # Table 11, "textualized task data" (P2S): the same task and conversation
 # data, every task target written as text in the answer (boxes as
 # normalised coordinates, windows as seconds, masks and tracks as one box
-# per frame, Merlin-style; tpo/datasets/textualize.py), learned with the LM
+# per frame, Merlin-style; tpo/tasks/text_forms.py), learned with the LM
 # loss alone: no heads, no task tokens in the data. It starts from the base
 # MLLM (task assignment has no meaning without task tokens). At test the
 # text answers are decoded into boxes, windows, masks and tracks and scored
@@ -29,19 +29,13 @@ def _textualized(cfg):
     return dict(cfg, dataset=dict(cfg['dataset'], pipeline=pipeline))
 
 
-# MeViS targets are the boxes of the sampled frames' masks.
-mevis_train = _textualized(
-    dict(_base_.mevis_train,
-         dataset=dict(_base_.mevis_train['dataset'],
-                      pipeline=_base_.train_pipeline[:2] + [
-                          dict(type='DecodeRLEMasks')
-                      ] + _base_.train_pipeline[2:])))
 train_dataloader = dict(
     dataset=dict(datasets=[
         dict(type='RepeatDataset', times=3,
              dataset=_textualized(_base_.refcoco_train)),
         _textualized(_base_.qvhighlights_train),
-        _textualized(_base_.charades_sta_train), mevis_train,
+        _textualized(_base_.charades_sta_train),
+        _textualized(_base_.mevis_train),
         _textualized(_base_.lasot_train), _base_.videochat2_it_train,
         _base_.mvbench_train
     ]))

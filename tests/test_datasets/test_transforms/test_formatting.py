@@ -2,18 +2,24 @@ import numpy as np
 import pytest
 import torch
 
-from tpo.datasets.templates import load_templates
 from tpo.datasets.transforms.formatting import (FormatTaskConversation,
                                                 PackTPOInputs)
-from tpo.registry import TRANSFORMS
+from tpo.registry import TASKS, TRANSFORMS
 from tpo.structures import TPODataSample
+from tpo.tasks import TaskSpec
+from tpo.tasks.templates import load_templates
 
-TASKS = dict(
-    region=dict(begin='<box_begin>', token='<boxes>'),
-    temporal=dict(begin='<time_begin>', token='<temp>'),
-    mask=dict(begin='<track_begin>', token='<tracking>'),
-    track=dict(begin='<trk_begin>', token='<trk>'))
 TEMPLATES = load_templates()
+
+
+class CountTask(TaskSpec):
+    """A task declared in a test: its own tokens and templates."""
+
+    name = 'test_count'
+    begin, token = '<count_begin>', '<count>'
+    query_key, placeholder = 'object', 'obj'
+    questions = ('How many {obj} are there?', )
+    answers = ('There are {begin}{token}.', )
 
 
 def region(idx=0):
@@ -45,14 +51,14 @@ def conversations(transform, samples):
 
 
 def test_test_mode_is_fixed_by_sample_idx():
-    transform = FormatTaskConversation(TASKS, train=False)
+    transform = FormatTaskConversation(train=False)
     for idx in range(12):
         turn = transform(region(idx))['conversation'][0]
         questions = TEMPLATES['region']['questions']
         assert turn['question'] == questions[idx % len(questions)].format(
             expr='the red cube')  # the first expression at test
         assert turn['answer'] == 'It is here <box_begin><boxes>.'
-    again = FormatTaskConversation(TASKS, train=False)
+    again = FormatTaskConversation(train=False)
     samples = [temporal(i) for i in range(7)]
     assert conversations(transform, samples) == conversations(again, samples)
 
@@ -61,10 +67,10 @@ def test_test_mode_is_fixed_by_sample_idx():
     (temporal, '<time_begin>', '<temp>', 'a girl cooks'),
     (mask, '<track_begin>', '<tracking>', 'the ball rolling left'),
     (lambda idx: dict(task='track', sample_idx=idx, track_box='[1, 2, 3, 4]'),
-     '<trk_begin>', '<trk>', '[1, 2, 3, 4]'),
+     '<track_begin>', '<tracking>', '[1, 2, 3, 4]'),
 ])
 def test_tasks_fill_their_placeholder_and_tokens(make, begin, token, filler):
-    results = FormatTaskConversation(TASKS, train=False)(make(3))
+    results = FormatTaskConversation(train=False)(make(3))
     turn = results['conversation'][0]
     assert filler in turn['question'] and '{' not in turn['question']
     assert turn['answer'].endswith(f'{begin}{token}.')
@@ -73,9 +79,9 @@ def test_tasks_fill_their_placeholder_and_tokens(make, begin, token, filler):
 
 def test_train_mode_is_random_but_seeded():
     samples = [region(0) for _ in range(40)]
-    first = conversations(FormatTaskConversation(TASKS, seed=3), samples)
-    second = conversations(FormatTaskConversation(TASKS, seed=3), samples)
-    other = conversations(FormatTaskConversation(TASKS, seed=4), samples)
+    first = conversations(FormatTaskConversation(seed=3), samples)
+    second = conversations(FormatTaskConversation(seed=3), samples)
+    other = conversations(FormatTaskConversation(seed=4), samples)
     assert first == second != other
     questions = {turn['question'] for turn in first}
     assert len(questions) > 5  # templates and expressions vary
@@ -85,7 +91,7 @@ def test_train_mode_is_random_but_seeded():
 
 
 def test_chat_and_mcq_keep_their_conversation():
-    transform = FormatTaskConversation(TASKS)
+    transform = FormatTaskConversation()
     for task in ('chat', 'mcq'):
         conversation = [dict(question='What?', answer='This.')]
         results = transform(
@@ -94,22 +100,41 @@ def test_chat_and_mcq_keep_their_conversation():
         assert results['gt_task'] == 'none'
 
 
-def test_missing_task_names_task_and_sample():
-    transform = FormatTaskConversation(dict(region=TASKS['region']))
-    with pytest.raises(KeyError, match=r"'mask'.*sample_idx=5.*'/x/v.mp4'"):
-        transform(mask(5))
-    with pytest.raises(KeyError, match='query'):
-        FormatTaskConversation(TASKS)(dict(task='temporal', sample_idx=2))
-    with pytest.raises(KeyError, match='no templates'):
-        FormatTaskConversation(dict(chat=dict(begin='a', token='b')))
+def test_unknown_task_or_missing_query_is_named():
+    transform = FormatTaskConversation()
+    with pytest.raises(KeyError, match=r"'regoin' is not in the tpo::task "
+                       r"registry. Closest registered names: \['region'"):
+        transform(dict(region(5), task='regoin'))
+    with pytest.raises(KeyError, match=r"'query'.*sample_idx=2"):
+        transform(dict(task='temporal', sample_idx=2, video_path='/x/v.mp4'))
+
+
+def test_a_registered_task_spec_is_formatted_without_code_changes():
+    TASKS.register_module(name=CountTask.name, module=CountTask, force=True)
+    results = FormatTaskConversation(train=False)(
+        dict(task='test_count', sample_idx=0, object='red cubes'))
+    assert results['conversation'] == [dict(
+        question='How many red cubes are there?',
+        answer='There are <count_begin><count>.')]
+    assert results['gt_task'] == '<count_begin>'
+
+    class Untemplated(TaskSpec):
+        name = 'test_untemplated'
+        begin, token, query_key, placeholder = '<u>', '<v>', 'x', 'x'
+
+    TASKS.register_module(name=Untemplated.name, module=Untemplated,
+                          force=True)
+    with pytest.raises(KeyError, match="no templates for task "
+                       "'test_untemplated'"):
+        FormatTaskConversation()(dict(task='test_untemplated', x='y',
+                                      sample_idx=0))
 
 
 def test_custom_template_file(tmp_path):
     path = tmp_path / 'templates.json'
     path.write_text('{"temporal": {"questions": ["When does {query} occur?"],'
                     ' "answers": ["At {begin}{token}"]}}')
-    transform = FormatTaskConversation(
-        dict(temporal=TASKS['temporal']), template_file=str(path))
+    transform = FormatTaskConversation(template_file=str(path))
     assert transform(temporal())['conversation'] == [
         dict(
             question='When does a girl cooks occur?',
@@ -128,7 +153,7 @@ def test_pack_inputs():
         ori_shape=(6, 8),
         source='refcoco',
         not_a_meta_key=1)
-    results = FormatTaskConversation(TASKS, train=False)(results)
+    results = FormatTaskConversation(train=False)(results)
     packed = TRANSFORMS.build(dict(type='PackTPOInputs'))(results)
     inputs, sample = packed['inputs'], packed['data_samples']
     assert set(packed) == {'inputs', 'data_samples'}

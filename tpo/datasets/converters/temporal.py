@@ -286,6 +286,27 @@ def convert_didemo(path: str,
 
 
 # ----------------------------------------------------- ActivityNet Captions
+def _add_sentences(out: '_Rows', path: str, record: AnnotationRecord,
+                   vid: str, duration: float, per_second: float) -> None:
+    """One row per sentence of a record holding ``sentences`` and as many
+    ``timestamps`` ``[start, end]`` (in units of ``1 / per_second`` s)."""
+    timestamps = record.array('timestamps', np.float64, 2)
+    sentences = record.fetch('sentences', list)
+    if len(sentences) != len(timestamps):
+        raise record.error(
+            'sentences', f'has {len(sentences)} sentences for '
+            f'{len(timestamps)} timestamps')
+    for i, ((start, end), sentence) in enumerate(
+            zip(timestamps.tolist(), sentences)):
+        label = f'{record.label} sentence {i}'
+        out.add(
+            _text(path, label, 'sentences', sentence), vid, duration,
+            lambda label=label, start=start, end=end: [
+                _window(path, label, 'timestamps', start / per_second,
+                        end / per_second, duration)
+            ])
+
+
 def convert_activitynet(path: str, skip_invalid: bool = False) -> Converted:
     """ActivityNet Captions ``train.json`` / ``val_1.json`` / ``val_2.json``.
 
@@ -312,20 +333,7 @@ def convert_activitynet(path: str, skip_invalid: bool = False) -> Converted:
         record = AnnotationRecord(path, f'video {vid!r}', entry)
         duration = _duration(path, record.label, 'duration',
                              record.fetch('duration'))
-        timestamps = record.array('timestamps', np.float64, 2)
-        sentences = record.fetch('sentences', list)
-        if len(sentences) != len(timestamps):
-            raise record.error(
-                'sentences', f'has {len(sentences)} sentences for '
-                f'{len(timestamps)} timestamps')
-        for i, ((start, end), sentence) in enumerate(
-                zip(timestamps.tolist(), sentences)):
-            label = f'{record.label} sentence {i}'
-            out.add(
-                _text(path, label, 'sentences', sentence), vid, duration,
-                lambda label=label, start=start, end=end: [
-                    _window(path, label, 'timestamps', start, end, duration)
-                ])
+        _add_sentences(out, path, record, vid, duration, 1.0)
     return out.result()
 
 
@@ -359,23 +367,8 @@ def convert_tacos(path: str, skip_invalid: bool = False) -> Converted:
         fps = _duration(path, record.label, 'fps', record.fetch('fps'))
         num_frames = _duration(path, record.label, 'num_frames',
                                record.fetch('num_frames'))
-        duration = num_frames / fps
-        timestamps = record.array('timestamps', np.float64, 2)
-        sentences = record.fetch('sentences', list)
-        if len(sentences) != len(timestamps):
-            raise record.error(
-                'sentences', f'has {len(sentences)} sentences for '
-                f'{len(timestamps)} timestamps')
-        vid = _strip_ext(name)
-        for i, ((start, end), sentence) in enumerate(
-                zip(timestamps.tolist(), sentences)):
-            label = f'{record.label} sentence {i}'
-            out.add(
-                _text(path, label, 'sentences', sentence), vid, duration,
-                lambda label=label, start=start, end=end: [
-                    _window(path, label, 'timestamps', start / fps,
-                            end / fps, duration)
-                ])
+        _add_sentences(out, path, record, _strip_ext(name),
+                       num_frames / fps, fps)
     return out.result()
 
 

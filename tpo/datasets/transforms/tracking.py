@@ -6,7 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from tpo.registry import TRANSFORMS
-from tpo.structures import BOX_PROMPT_TOKEN
+from tpo.tasks import BOX_PROMPT_TOKEN
 from tpo.utils import describe_sample
 
 

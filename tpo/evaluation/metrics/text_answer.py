@@ -1,94 +1,35 @@
 """Score text answers (the textualized-task baseline) with the task metrics
 that score the heads' structured predictions."""
-import string
 from typing import Optional, Sequence
 
-import numpy as np
-
-from tpo.datasets.textualize import (MalformedAnswerError, boxes_to_masks,
-                                     text_to_box_sequence, text_to_boxes,
-                                     text_to_windows)
 from tpo.registry import METRICS
-from .utils import TaskMetric, require_key, to_numpy
-
-
-def _decode(sample: dict, task: str, text: str) -> None:
-    """Write the prediction of a well-formed answer; raise
-    :class:`MalformedAnswerError` otherwise."""
-    if task == 'temporal':
-        windows = np.asarray(text_to_windows(text), dtype=np.float32)
-        scores = 1.0 / (1.0 + np.arange(len(windows), dtype=np.float32))
-        sample['pred_windows'] = np.concatenate([windows, scores[:, None]],
-                                                axis=1)
-    elif task == 'mcq':
-        letters = string.ascii_uppercase[:len(
-            sample.get('candidates') or string.ascii_uppercase)]
-        answer = text.strip()
-        if not answer or answer[0].upper() not in letters or (
-                len(answer) > 1 and answer[1].isalnum()):
-            raise MalformedAnswerError(
-                f'{text!r} does not start with an option letter '
-                f'({letters}).')
-    elif task in ('region', 'mask', 'track'):
-        height, width = sample['ori_shape'][:2]
-        if task == 'region':
-            sample['pred_bboxes'] = np.asarray(
-                text_to_boxes(text, width, height), dtype=np.float32)
-        elif task == 'mask':
-            gt = to_numpy(sample['gt_masks'])
-            boxes = text_to_box_sequence(text, width, height, len(gt))
-            sample['pred_masks'] = boxes_to_masks(boxes, *gt.shape[1:])
-        else:
-            num = len(to_numpy(sample['gt_track_bboxes']).reshape(-1, 4))
-            boxes = text_to_box_sequence(text, width, height, num)
-            sample['pred_track_bboxes'] = np.asarray(
-                [[0.0] * 4 if b is None else
-                 [b[0], b[1], b[2] - b[0], b[3] - b[1]] for b in boxes],
-                dtype=np.float32)
-    else:
-        raise KeyError(f'decode_text_answer cannot decode task {task!r} '
-                       '(tasks: region, temporal, mask, track, mcq).')
+from tpo.tasks import MalformedAnswerError, get_task
+from .utils import TaskMetric, require_key
 
 
 def decode_text_answer(sample: dict) -> bool:
     """Write the structured prediction of a sample's ``pred_text`` in
-    place, as the task's head would (see :mod:`tpo.datasets.textualize`).
+    place, as the task's head would, with its task spec's
+    :meth:`~tpo.tasks.TaskSpec.from_text` (e.g. region: ``pred_bboxes``
+    ``(K, 4)`` xyxy pixels in the order written; temporal:
+    ``pred_windows`` ``[start, end, score]``, score decreasing with the
+    rank; mask: ``pred_masks`` as filled boxes; track:
+    ``pred_track_bboxes`` xywh; mcq: ``pred_text`` kept when it starts with
+    an option letter).
 
-    ``region``: ``pred_bboxes`` ``(K, 4)`` xyxy pixels (the boxes in the
-    order written); ``temporal``: ``pred_windows`` ``(K, 3)``
-    ``[start, end, score]``, score decreasing with the rank; ``mask``:
-    ``pred_masks`` ``(T, H, W)`` filled boxes, ``T`` and ``H, W`` those of
-    ``gt_masks``; ``track``: ``pred_track_bboxes`` ``(T, 4)`` xywh, ``T``
-    that of ``gt_track_bboxes`` (a frame written ``[]`` is a zero box);
-    ``mcq``: ``pred_text`` is kept when it starts with an option letter (of
-    ``candidates`` when given), e.g. ``'B) red'`` after MVBench's
-    ``'Best option:('``.
-
-    A malformed answer gets the empty prediction (no box, no window, empty
-    masks, zero boxes), which every metric scores as a miss; a malformed
-    multiple-choice answer becomes ``'malformed'``, since MVBench's matching
-    rule counts an empty answer as correct (``'('`` is in ``'(b)'``).
+    A malformed answer gets the spec's empty prediction, which every
+    metric scores as a miss (a malformed multiple-choice answer becomes
+    ``'malformed'``).
 
     Returns:
         bool: True when the answer was malformed.
     """
-    task = sample['task']
+    task = get_task(sample['task'])
     try:
-        _decode(sample, task, sample.get('pred_text', ''))
+        task.from_text(sample, sample.get('pred_text', ''))
         return False
     except MalformedAnswerError:
-        if task == 'region':
-            sample['pred_bboxes'] = np.zeros((0, 4), dtype=np.float32)
-        elif task == 'temporal':
-            sample['pred_windows'] = np.zeros((0, 3), dtype=np.float32)
-        elif task == 'mask':
-            sample['pred_masks'] = np.zeros_like(
-                to_numpy(sample['gt_masks']), dtype=bool)
-        elif task == 'track':
-            sample['pred_track_bboxes'] = np.zeros_like(
-                to_numpy(sample['gt_track_bboxes']), dtype=np.float32)
-        else:
-            sample['pred_text'] = 'malformed'
+        task.empty_prediction(sample)
         return True
 
 

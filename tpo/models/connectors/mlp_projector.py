@@ -1,6 +1,6 @@
 """LLaVA-OneVision's projector: a 2-layer GELU MLP plus per-frame pooling."""
 import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -37,19 +37,7 @@ class MLPProjector(BaseModule):
 
     Checkpoint keys: parameters are named so that a LLaVA-OneVision
     checkpoint maps onto a ``TPOModel`` by prefix renames only
-    (:func:`convert_llava_onevision_state_dict` applies them, for the hub
-    files of ``llava-hf/*-ov-hf`` and for a transformers >= 5 model's
-    ``state_dict()``)::
-
-        hub files / transformers >= 5             TPOModel
-        multi_modal_projector.linear_{1,2}.*      connector.linear_{1,2}.*
-          model.multi_modal_projector.linear_*    connector.linear_*
-        image_newline / model.image_newline       connector.image_newline
-        vision_tower.vision_model.*               vision_encoder.vision_tower.*
-          model.vision_tower.*                    vision_encoder.vision_tower.*
-        language_model.model.*                    llm.model.*
-          model.language_model.*                  llm.model.*
-        language_model.lm_head.* / lm_head.*      llm.lm_head.*
+    (``tools/model_converters/llava_onevision_to_tpo.py``).
 
     Args:
         vision_dims: width of the encoder's tokens (filled in by TPOModel).
@@ -174,49 +162,3 @@ class MLPProjector(BaseModule):
             nl = self.image_newline.to(x).expand(b, 1, d)
             x = torch.cat([x, nl], dim=1)
         return x
-
-
-# Prefix renames from LLaVA-OneVision checkpoints to TPOModel parameter names:
-# the hub files of llava-hf/llava-onevision-*-hf (transformers < 5 layout)
-# and a transformers >= 5 LlavaOnevisionForConditionalGeneration.state_dict().
-LLAVA_ONEVISION_PREFIXES: Dict[str, str] = {
-    'vision_tower.vision_model.': 'vision_encoder.vision_tower.',
-    'model.vision_tower.': 'vision_encoder.vision_tower.',
-    'multi_modal_projector.': 'connector.',
-    'model.multi_modal_projector.': 'connector.',
-    'image_newline': 'connector.image_newline',
-    'model.image_newline': 'connector.image_newline',
-    'language_model.model.': 'llm.model.',
-    'model.language_model.': 'llm.model.',
-    'language_model.lm_head.': 'llm.lm_head.',
-    'lm_head.': 'llm.lm_head.',
-}
-# Vision-tower modules that SigLIPVisionEncoder drops (never used).
-_DROPPED = ('vision_encoder.vision_tower.post_layernorm.',
-            'vision_encoder.vision_tower.head.')
-
-
-def convert_llava_onevision_state_dict(
-        state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Rename a LLaVA-OneVision checkpoint's keys to ``TPOModel``'s.
-
-    Keys of the vision tower, projector, newline and LLM are renamed by
-    :data:`LLAVA_ONEVISION_PREFIXES` (longest matching prefix wins); the
-    tower's ``post_layernorm`` and pooling head, which
-    :class:`SigLIPVisionEncoder` removes, are dropped. The LLM keys are the
-    plain (non-LoRA) ones, which ``TPOModel`` routes into its LoRA-wrapped
-    LLM when loading. Vision-tower layers past the encoder's feature layer
-    stay in the result and are reported as unexpected by a non-strict load.
-    """
-    prefixes = sorted(LLAVA_ONEVISION_PREFIXES, key=len, reverse=True)
-    out = {}
-    for key, value in state_dict.items():
-        for prefix in prefixes:
-            if key.startswith(prefix):
-                key = LLAVA_ONEVISION_PREFIXES[prefix] + key[len(prefix):]
-                break
-        else:
-            raise KeyError(f'{key!r} is not a LLaVA-OneVision checkpoint key')
-        if not key.startswith(_DROPPED):
-            out[key] = value
-    return out

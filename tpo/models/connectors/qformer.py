@@ -7,7 +7,7 @@ from torch import nn
 from transformers import InstructBlipQFormerConfig, InstructBlipQFormerModel
 
 from tpo.registry import MODELS
-from tpo.utils.local_files import require_local_path
+from ..utils.pretrained import load_pretrained
 
 
 @MODELS.register_module()
@@ -45,11 +45,11 @@ class QFormerConnector(BaseModule):
         vision_norm: apply this connector's own LayerNorm (``vision_norm``)
             to the visual tokens; False when the encoder already normalises
             them.
-        pretrained: a local checkpoint loaded when the module is built: VideoChat2
-            / VideoChat-TPO official key names (``qformer.bert.*``,
-            ``query_tokens``, ``extra_query_tokens``, ``project_up`` /
-            ``llama_proj`` / ``mistral_proj``; converted on the fly) or ours
-            (``connector.*`` or bare keys).
+        pretrained: a local checkpoint in TPOModel keys, loaded when the
+            module is built (:func:`~tpo.models.utils.load_pretrained`): a
+            VideoChat2 / VideoChat-TPO release converted by
+            ``tools/model_converters``, or a TPO checkpoint.
+        pretrained_prefix: the connector's keys in ``pretrained``.
 
     Attributes:
         num_queries: the number of output tokens (``query_tokens`` plus
@@ -64,19 +64,9 @@ class QFormerConnector(BaseModule):
                  qformer: Optional[dict] = None,
                  vision_norm: bool = True,
                  pretrained: Optional[str] = None,
+                 pretrained_prefix: str = 'connector.',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if pretrained is not None:
-            require_local_path(
-                pretrained, 'QFormerConnector (connector.pretrained)',
-                ['a .safetensors / .pth file with the Q-Former (official key '
-                 'names qformer.bert.*, query_tokens, extra_query_tokens, '
-                 'project_up, or converted ones)'],
-                'the VideoChat2 release (OpenGVLab/Ask-Anything, video_chat2: '
-                'umt_l16_qformer.pth or a stage-3 checkpoint) or the '
-                'VideoChat-TPO release (OpenGVLab/VideoChat-TPO on the Hugging '
-                'Face hub), optionally converted with '
-                'tools/model_converters/videochat_tpo_to_tpo.py')
         self.pretrained = pretrained
         config = InstructBlipQFormerConfig(
             encoder_hidden_size=vision_dims, **(qformer or {}))
@@ -98,8 +88,8 @@ class QFormerConnector(BaseModule):
         if pretrained is not None:
             # Loaded at build time, like a Hugging Face model: test and
             # inference runs never call init_weights.
-            from tpo.models.model_converters import load_pretrained_component
-            load_pretrained_component(self, pretrained, 'connector')
+            load_pretrained(self, pretrained, pretrained_prefix,
+                            'QFormerConnector')
 
     def queries(self) -> torch.Tensor:
         """All learnable queries, ``(1, num_queries, hidden)``."""

@@ -20,6 +20,7 @@ from torch import nn
 
 from tpo.registry import MODELS
 from tpo.utils.local_files import require_local_path
+from ..utils.pretrained import load_pretrained
 
 WEIGHTS_SOURCE = ('OpenGVLab/InternVideo2-CLIP-1B-224p-f8 (1B_clip.pth; '
                   'chinese_alpaca_lora_7b for the LLaMA config and '
@@ -175,34 +176,6 @@ def sincos_3d(dims: int, grid: int, frames: int) -> torch.Tensor:
         np.concatenate([np.zeros((1, dims)), table]).astype(np.float32))
 
 
-def _load_checkpoints(module: nn.Module, paths: Union[str, Sequence[str]],
-                      prefix: str, owner: str) -> None:
-    """Load the ``prefix`` part of one or more checkpoints (later ones
-    override), failing on missing, unexpected or mis-shaped tensors."""
-    from tpo.models.model_converters import load_state_dict_file
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    state = {}
-    for path in paths:
-        require_local_path(path, owner, ['a checkpoint with ' + prefix +
-                                         '* tensors'], WEIGHTS_SOURCE)
-        state.update({
-            k[len(prefix):]: v
-            for k, v in load_state_dict_file(
-                path, lambda key: key.startswith(prefix)).items()
-        })
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = sorted(k for k in set(own) & set(state)
-                   if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        raise RuntimeError(
-            f'{owner}: {paths} does not match the model: missing '
-            f'{missing[:8]}, unexpected {unexpected[:8]}, wrong shape '
-            f'{wrong[:8]} (prefix {prefix!r}).')
-    module.load_state_dict(state)
-
-
 @MODELS.register_module()
 class InternVideo2CLIPVision(nn.Module):
     """InternVideo2's CLIP video tower: 3-d patch embedding, class token,
@@ -251,8 +224,8 @@ class InternVideo2CLIPVision(nn.Module):
         self.clip_projector = AttentionPooling(embed_dims, pool_heads,
                                                clip_dims)
         if pretrained is not None:
-            _load_checkpoints(self, pretrained, 'vision_encoder.',
-                              'InternVideo2CLIPVision (pretrained)')
+            load_pretrained(self, pretrained, 'vision_encoder.',
+                            'InternVideo2CLIPVision', WEIGHTS_SOURCE)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = self.patch_embed.proj(frames.transpose(1, 2))  # B C T h w
@@ -338,8 +311,8 @@ class InternVideo2CLIPText(nn.Module):
         self.max_words = max_words
         self.prefix = prefix
         if pretrained is not None:
-            _load_checkpoints(self, pretrained, 'text_encoder.',
-                              'InternVideo2CLIPText (pretrained)')
+            load_pretrained(self, pretrained, 'text_encoder.',
+                            'InternVideo2CLIPText', WEIGHTS_SOURCE)
 
     def token_ids(self, query: str) -> List[int]:
         """BOS, the prefixed query, EOS; cut to ``max_length`` keeping EOS

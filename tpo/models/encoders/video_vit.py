@@ -4,9 +4,9 @@ With ``qkv_bias='qv'``, ``norm_eps=1e-6``, ``position_table='1d'``,
 ``pos_ckpt_frames=4`` and ``final_norm_eps=1e-12`` it computes exactly what
 UMT-L does inside VideoChat2 / VideoChat-TPO (``PretrainVisionTransformer``
 followed by ``vision_layernorm``), and a released UMT state dict loads with
-no missing or unexpected keys once :mod:`tpo.models.model_converters` has
-renamed it (``vision_encoder.encoder.X`` -> ``X``, ``vision_layernorm`` ->
-``norm``).
+no missing or unexpected keys once ``tools/model_converters`` has renamed it
+(``vision_encoder.encoder.X`` -> ``vision_encoder.X``, ``vision_layernorm``
+-> ``vision_encoder.norm``).
 """
 from typing import Optional, Tuple, Union
 
@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from tpo.registry import MODELS
-from tpo.utils.local_files import require_local_path
+from ..utils.pretrained import load_pretrained
 
 
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
@@ -228,11 +228,11 @@ class VideoViT(BaseModule):
         with_cp: recompute the blocks' activations in the backward pass
             (gradient checkpointing; ``TPOModel(gradient_checkpointing=True)``
             sets it).
-        pretrained: a local checkpoint loaded when the module is built: a
-            VideoChat2 / VideoChat-TPO / UMT file with the official key names
-            (converted on the fly) or one of ours (``vision_encoder.*`` keys or
-            bare encoder keys); safetensors, a sharded index, or a pickle read
-            with ``torch.load(weights_only=True)``.
+        pretrained: a local checkpoint in TPOModel keys, loaded when the
+            module is built (:func:`~tpo.models.utils.load_pretrained`): a
+            VideoChat2 / VideoChat-TPO release converted by
+            ``tools/model_converters``, or a TPO checkpoint.
+        pretrained_prefix: the encoder's keys in ``pretrained``.
     """
 
     def __init__(self,
@@ -255,20 +255,10 @@ class VideoViT(BaseModule):
                  pos_ckpt_size: Optional[int] = None,
                  with_cp: bool = False,
                  pretrained: Optional[str] = None,
+                 pretrained_prefix: str = 'vision_encoder.',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.with_cp = with_cp
-        if pretrained is not None:
-            require_local_path(
-                pretrained, 'VideoViT (vision_encoder.pretrained)',
-                ['a .safetensors / .pth file with the UMT vision encoder '
-                 '(official key names vision_encoder.encoder.* and '
-                 'vision_layernorm.*, or converted ones)'],
-                'the VideoChat2 release (OpenGVLab/Ask-Anything, video_chat2: '
-                'umt_l16_qformer.pth or a stage-3 checkpoint) or the '
-                'VideoChat-TPO release (OpenGVLab/VideoChat-TPO on the Hugging '
-                'Face hub), optionally converted with '
-                'tools/model_converters/videochat_tpo_to_tpo.py')
         self.pretrained = pretrained
         self.embed_dims = embed_dims
         self.patch_embed = TubeletEmbed(in_channels, embed_dims, patch_size,
@@ -300,8 +290,7 @@ class VideoViT(BaseModule):
         if pretrained is not None:
             # Loaded at build time, like a Hugging Face model: test and
             # inference runs never call init_weights.
-            from tpo.models.model_converters import load_pretrained_component
-            load_pretrained_component(self, pretrained, 'vision_encoder')
+            load_pretrained(self, pretrained, pretrained_prefix, 'VideoViT')
 
     def _positions(self, frames: int, tokens: int) -> torch.Tensor:
         """The table for ``frames`` frames of ``tokens`` patches each."""

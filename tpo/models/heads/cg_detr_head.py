@@ -6,20 +6,38 @@ we append the temporal task embedding after the text features"; CG-DETR
 then predicts the moments (start, end, score) and a highlight (saliency)
 score per clip, with CG-DETR's losses.
 """
+import os.path as osp
 import random
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import ClassVar, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from tpo.registry import MODELS, TASK_UTILS
 from tpo.structures import TPODataSample
+from ..losses.saliency_losses import CGDETR_SALIENCY
+from ..losses.span_losses import CGDETR_SPAN_GIOU, CGDETR_SPAN_L1
+from ..task_modules import (clip_targets, gt_windows, round_windows,
+                            sample_duration, saliency_to_clips)
+from ..task_modules.matchers.hungarian_span_matcher import CGDETR_MATCHER
 from .base_task_head import BaseTaskHead
-from .cg_detr_transformer import CGDETR
-from .temporal_features import (add_tef, clip_targets, gt_windows,
-                                pad_features, resolve_dims, round_windows,
-                                sample_duration, sample_vid,
-                                saliency_to_clips)
+from .feature_sources import (add_tef, pad_features, resolve_dims,
+                              source_paths)
+
+#: The head's feature sources (attributes).
+SOURCES = ('video_features', 'text_features')
+
+
+def sample_vid(sample: TPODataSample) -> str:
+    """The video id of a sample: ``vid``, else the file name of
+    ``video_path`` without extension."""
+    vid = sample.get('vid')
+    if vid is None:
+        path = sample.get('video_path')
+        if path is None:
+            raise KeyError('the sample has neither vid nor video_path')
+        vid = osp.splitext(osp.basename(str(path)))[0]
+    return str(vid)
 
 
 def _union(*names: Sequence[str]) -> Tuple[str, ...]:
@@ -36,7 +54,7 @@ class CGDETRHead(BaseTaskHead):
 
     Clip features (plus TEF, the temporal endpoint features ``[i/L,
     (i+1)/L]``) and word features come from configurable sources (see
-    :mod:`tpo.models.heads.temporal_features`); the task embeddings of a
+    :mod:`tpo.models.heads.feature_sources`); the task embeddings of a
     sample, projected to the word width by ``project_down``, are appended
     after its words. The network (``cg_model``, :class:`CGDETR`) keeps the
     official module names. Defaults are the official CG-DETR / TPO
@@ -47,8 +65,7 @@ class CGDETRHead(BaseTaskHead):
     ``loss_giou``, ``loss_label`` (the first ``dec_layers - 1`` layers as
     ``d{i}.loss_*``); the last layer's outputs also get ``loss_saliency``,
     ``loss_ms_align``, ``loss_distill`` and ``loss_orthogonal_dummy``.
-    TPO's release weights the sum by 0.05 (``loss_weights.temporal=0.05``
-    of the model).
+    TPO's release weights the sum by 0.05 (``loss_weight=0.05``).
 
     Prediction (``predict``): ``pred_windows`` ``(num_queries, 3)``
     ``[start, end, score]`` seconds inside ``[0, duration]``, sorted by the
@@ -69,12 +86,9 @@ class CGDETRHead(BaseTaskHead):
             they are (TPO's release: LLM and word features are both 4096-d)
             and needs equal widths.
         use_tef: append TEF to the clip features (CG-DETR ``video_tef``).
-        hidden_dims, num_heads, ffn_dims, dropout, input_dropout,
-        enc_layers, dec_layers, t2v_layers, sent_layers, moment_layers,
-        dummy_layers, num_queries, num_dummies, total_prompts, num_prompts,
-        n_input_proj, use_txt_pos, max_q_l, aux_loss: see :class:`CGDETR`
-            (official: 256, 8, 1024, 0.1, 0.5, 3, 3, 2, 1, 1, 2, 10, 45, 10,
-            1, 2, False, 100, True).
+        transformer: config of the network, :class:`CGDETR` (its defaults
+            are the official sizes); ``txt_dims`` and ``vid_dims`` are
+            filled in from the feature sources.
         max_windows: at most this many GT windows per sample (a random
             subset, as CG-DETR).
         span_coder: a ``SpanCoder`` config (``cxw``: CG-DETR predicts
@@ -94,6 +108,8 @@ class CGDETRHead(BaseTaskHead):
             official QVHighlights evaluation uses 2); None: no rounding.
     """
 
+    model_widths: ClassVar[Tuple[str, ...]] = ('in_dims', 'vision_dims')
+
     def __init__(self,
                  in_dims: int,
                  task: str = 'temporal',
@@ -103,38 +119,16 @@ class CGDETRHead(BaseTaskHead):
                  vision_dims: Optional[int] = None,
                  project_task_embedding: bool = True,
                  use_tef: bool = True,
-                 hidden_dims: int = 256,
-                 num_heads: int = 8,
-                 ffn_dims: int = 1024,
-                 dropout: float = 0.1,
-                 input_dropout: float = 0.5,
-                 enc_layers: int = 3,
-                 dec_layers: int = 3,
-                 t2v_layers: int = 2,
-                 sent_layers: int = 1,
-                 moment_layers: int = 1,
-                 dummy_layers: int = 2,
-                 num_queries: int = 10,
-                 num_dummies: int = 45,
-                 total_prompts: int = 10,
-                 num_prompts: int = 1,
-                 n_input_proj: int = 2,
-                 use_txt_pos: bool = False,
-                 max_q_l: int = 100,
-                 aux_loss: bool = True,
+                 transformer: dict = dict(type='CGDETR'),
                  max_windows: int = 5,
                  span_coder: dict = dict(type='SpanCoder', mode='cxw'),
-                 matcher: dict = dict(
-                     type='HungarianSpanMatcher', cost_class=4.0,
-                     cost_span=10.0, cost_giou=1.0),
-                 loss_span: dict = dict(type='SpanL1Loss', loss_weight=10.0),
-                 loss_giou: dict = dict(type='SpanGIoULoss', loss_weight=1.0),
+                 matcher: dict = CGDETR_MATCHER,
+                 loss_span: dict = CGDETR_SPAN_L1,
+                 loss_giou: dict = CGDETR_SPAN_GIOU,
                  loss_label: dict = dict(
                      type='SpanClassificationLoss', eos_coef=0.1,
                      loss_weight=4.0),
-                 loss_saliency: Optional[dict] = dict(
-                     type='CGDETRSaliencyLoss', margin=0.2,
-                     attn_weight=1.0, loss_weight=4.0),
+                 loss_saliency: Optional[dict] = CGDETR_SALIENCY,
                  loss_ms_align: Optional[dict] = dict(
                      type='MomentSentenceAlignLoss', loss_weight=1.0),
                  loss_distill: Optional[dict] = dict(
@@ -145,6 +139,7 @@ class CGDETRHead(BaseTaskHead):
                  saliency_gt_clip_length: float = 2.0,
                  saliency_clip_length: Optional[float] = 2.0,
                  window_round: Optional[float] = None,
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         video_source = MODELS.build(video_features)
         text_source = MODELS.build(text_features) if text_features else None
@@ -153,16 +148,10 @@ class CGDETRHead(BaseTaskHead):
             in_dims=in_dims,
             extra_inputs=_union(video_source.extra_inputs,
                                 getattr(text_source, 'extra_inputs', ())),
+            loss_weight=loss_weight,
             init_cfg=init_cfg)
         self.video_features = video_source
         self.text_features = text_source
-        # Frozen encoders with their own `pretrained` weights (e.g. the
-        # release's InternVideo2-CLIP text encoder) are rebuilt from those,
-        # not from TPO checkpoints (see TPOModel.state_dict).
-        self.pretrained_submodules = tuple(
-            name for name, source in (('video_features', video_source),
-                                      ('text_features', text_source))
-            if getattr(source, 'pretrained', False))
         self.use_tef = use_tef
         self.vid_dims = resolve_dims(
             video_source, vision_dims=vision_dims, in_dims=in_dims) + \
@@ -178,28 +167,9 @@ class CGDETRHead(BaseTaskHead):
                 f'as the word features ({in_dims} != {self.txt_dims})')
         else:
             self.project_down = nn.Identity()
-        self.cg_model = CGDETR(
-            txt_dims=self.txt_dims,
-            vid_dims=self.vid_dims,
-            dims=hidden_dims,
-            num_heads=num_heads,
-            ffn_dims=ffn_dims,
-            dropout=dropout,
-            input_dropout=input_dropout,
-            enc_layers=enc_layers,
-            dec_layers=dec_layers,
-            t2v_layers=t2v_layers,
-            sent_layers=sent_layers,
-            moment_layers=moment_layers,
-            dummy_layers=dummy_layers,
-            num_queries=num_queries,
-            num_dummies=num_dummies,
-            total_prompts=total_prompts,
-            num_prompts=num_prompts,
-            n_input_proj=n_input_proj,
-            use_txt_pos=use_txt_pos,
-            max_q_l=max_q_l,
-            aux_loss=aux_loss)
+        self.cg_model = MODELS.build(
+            dict(transformer, txt_dims=self.txt_dims,
+                 vid_dims=self.vid_dims))
         self.span_coder = TASK_UTILS.build(span_coder)
         if self.span_coder.mode != 'cxw':
             raise ValueError('CGDETRHead predicts (center, width): use '
@@ -221,6 +191,15 @@ class CGDETRHead(BaseTaskHead):
         self.saliency_gt_clip_length = saliency_gt_clip_length
         self.saliency_clip_length = saliency_clip_length
         self.window_round = window_round
+
+    @property
+    def frozen_submodules(self) -> Tuple[str, ...]:
+        return source_paths(self, SOURCES)
+
+    @property
+    def pretrained_submodules(self) -> Tuple[str, ...]:
+        # e.g. the release's InternVideo2-CLIP text encoder
+        return source_paths(self, SOURCES, 'pretrained_submodules')
 
     # ------------------------------------------------------------ inputs
     def _features(self, inputs: dict, data_samples: List[TPODataSample],

@@ -37,195 +37,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .mlp import MLP
+from tpo.registry import MODELS
+from ..layers import (MLP, InputProjectionLayer, LearnedPositionalEncoding,
+                      ProjectionFreeAttention, SequenceDropPath,
+                      TransformerEncoder, TransformerEncoderLayer,
+                      add_post_norm_ffn, build_activation,
+                      normalized_sine_positions, span_sine_embedding)
 
 
 def inverse_sigmoid(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     x = x.clamp(0, 1)
     return torch.log(x.clamp(min=eps) / (1 - x).clamp(min=eps))
-
-
-class LinearLayer(nn.Module):
-    """LayerNorm -> Dropout -> Linear (-> ReLU), the input projection."""
-
-    def __init__(self, in_dims: int, out_dims: int, layer_norm: bool = True,
-                 dropout: float = 0.1, relu: bool = True) -> None:
-        super().__init__()
-        self.relu = relu
-        self.LayerNorm = nn.LayerNorm(in_dims) if layer_norm else None
-        self.net = nn.Sequential(nn.Dropout(dropout),
-                                 nn.Linear(in_dims, out_dims))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.LayerNorm is not None:
-            x = self.LayerNorm(x)
-        x = self.net(x)
-        return F.relu(x) if self.relu else x
-
-
-class DropPath(nn.Module):
-    """Stochastic depth over the batch of a ``(L, B, D)`` residual branch."""
-
-    def __init__(self, drop_prob: float = 0.0) -> None:
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.drop_prob == 0:
-            return x
-        keep = 1 - self.drop_prob
-        mask = (keep + torch.rand(1, x.shape[1], 1, dtype=x.dtype,
-                                  device=x.device)).floor()
-        return x / keep * mask
-
-
-class TrainablePositionalEncoding(nn.Module):
-    """``LayerNorm(x + learned position)`` (used on words with
-    ``use_txt_pos``)."""
-
-    def __init__(self, max_positions: int, dims: int,
-                 dropout: float = 0.1) -> None:
-        super().__init__()
-        self.position_embeddings = nn.Embedding(max_positions, dims)
-        self.LayerNorm = nn.LayerNorm(dims)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ids = torch.arange(x.shape[1], device=x.device)
-        return self.dropout(self.LayerNorm(x + self.position_embeddings(ids)))
-
-
-def interleaved_sine(x: torch.Tensor, dims: int,
-                     temperature: float = 10000.) -> torch.Tensor:
-    """``(...)`` positions -> ``(..., dims)`` as ``[sin(x/t_0), cos(x/t_0),
-    sin(x/t_1), ...]`` with ``t_j = temperature ** (2j / dims)``."""
-    dim_t = torch.arange(dims, dtype=torch.float32, device=x.device)
-    dim_t = temperature**(2 * (dim_t // 2) / dims)
-    pos = x[..., None].float() / dim_t
-    return torch.stack([pos[..., 0::2].sin(), pos[..., 1::2].cos()],
-                       -1).flatten(-2)
-
-
-def clip_positions(mask: torch.Tensor, dims: int) -> torch.Tensor:
-    """Normalised sine positions of the valid clips: ``(B, L)`` mask (1 =
-    valid) -> ``(B, L, dims)`` (DETR's ``PositionEmbeddingSine`` in 1-D with
-    ``normalize=True``)."""
-    x = mask.float().cumsum(1)
-    x = x / (x[:, -1:] + 1e-6) * 2 * math.pi
-    return interleaved_sine(x, dims)
-
-
-def span_sine_embedding(spans: torch.Tensor, dims: int) -> torch.Tensor:
-    """``(..., 2)`` anchor spans ``(center, width)`` -> ``(..., dims)``:
-    half the channels encode the center, half the width."""
-    half = dims // 2
-    return torch.cat([
-        interleaved_sine(spans[..., 0] * 2 * math.pi, half),
-        interleaved_sine(spans[..., 1] * 2 * math.pi, half)
-    ], -1)
-
-
-def _activation(name: str) -> nn.Module:
-    return dict(relu=nn.ReLU, gelu=nn.GELU, prelu=nn.PReLU)[name]()
-
-
-class ProjectionFreeAttention(nn.Module):
-    """Multi-head attention without input projections (the callers project
-    queries, keys and values themselves); only ``out_proj`` is learned.
-
-    Queries and keys have ``embed_dims`` channels, values ``value_dims``.
-    With ``skip_keys > 0`` the softmax runs over all keys but the output
-    sums over the keys after the first ``skip_keys`` only (CG-DETR's
-    adaptive cross-attention with dummy keys).
-    """
-
-    def __init__(self, embed_dims: int, num_heads: int, dropout: float = 0.,
-                 value_dims: Optional[int] = None) -> None:
-        super().__init__()
-        value_dims = value_dims or embed_dims
-        if embed_dims % num_heads or value_dims % num_heads:
-            raise ValueError('embed_dims and value_dims must be divisible by '
-                             'num_heads')
-        self.embed_dims = embed_dims
-        self.value_dims = value_dims
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.out_proj = nn.Linear(value_dims, value_dims)
-        nn.init.constant_(self.out_proj.bias, 0.)
-
-    def forward(self,
-                query: torch.Tensor,
-                key: torch.Tensor,
-                value: torch.Tensor,
-                key_padding_mask: Optional[torch.Tensor] = None,
-                skip_keys: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(Lq, B, E)`` queries, ``(Lk, B, E)`` keys, ``(Lk, B, Ev)``
-        values, ``(B, Lk)`` key padding (True = pad).
-
-        Returns the ``(Lq, B, Ev)`` output and the ``(B, Lq, Lk)`` attention
-        averaged over heads (before dropout).
-        """
-        lq, bsz, _ = query.shape
-        lk = key.shape[0]
-        h = self.num_heads
-        hd, vhd = self.embed_dims // h, self.value_dims // h
-        q = (query * hd**-0.5).reshape(lq, bsz * h, hd).transpose(0, 1)
-        k = key.reshape(lk, bsz * h, hd).transpose(0, 1)
-        v = value.reshape(lk, bsz * h, vhd).transpose(0, 1)
-        weights = q @ k.transpose(1, 2)
-        if key_padding_mask is not None:
-            weights = weights.view(bsz, h, lq, lk).masked_fill(
-                key_padding_mask[:, None, None].bool(), float('-inf'))
-            weights = weights.view(bsz * h, lq, lk)
-        weights = weights.softmax(-1)
-        dropped = F.dropout(weights, self.dropout, self.training)
-        out = dropped[:, :, skip_keys:] @ v[:, skip_keys:]
-        out = out.transpose(0, 1).reshape(lq, bsz, self.value_dims)
-        return self.out_proj(out), weights.view(bsz, h, lq, lk).mean(1)
-
-
-class TransformerEncoderLayer(nn.Module):
-    """Post-norm self-attention layer; positions are added to queries and
-    keys."""
-
-    def __init__(self, dims: int, num_heads: int, ffn_dims: int,
-                 dropout: float = 0.1, activation: str = 'prelu') -> None:
-        super().__init__()
-        self.self_attn = nn.MultiheadAttention(dims, num_heads,
-                                               dropout=dropout)
-        self.linear1 = nn.Linear(dims, ffn_dims)
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(ffn_dims, dims)
-        self.norm1 = nn.LayerNorm(dims)
-        self.norm2 = nn.LayerNorm(dims)
-        self.dropout1 = DropPath(dropout)
-        self.dropout2 = DropPath(dropout)
-        self.activation = _activation(activation)
-
-    def forward(self, src: torch.Tensor,
-                key_padding_mask: Optional[torch.Tensor] = None,
-                pos: Optional[torch.Tensor] = None) -> torch.Tensor:
-        qk = src if pos is None else src + pos
-        out = self.self_attn(qk, qk, src, key_padding_mask=key_padding_mask,
-                             need_weights=False)[0]
-        src = self.norm1(src + self.dropout1(out))
-        out = self.linear2(self.dropout(self.activation(self.linear1(src))))
-        return self.norm2(src + self.dropout2(out))
-
-
-class TransformerEncoder(nn.Module):
-
-    def __init__(self, layer: nn.Module, num_layers: int) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            copy.deepcopy(layer) for _ in range(num_layers))
-
-    def forward(self, src: torch.Tensor,
-                key_padding_mask: Optional[torch.Tensor] = None,
-                pos: Optional[torch.Tensor] = None) -> torch.Tensor:
-        for layer in self.layers:
-            src = layer(src, key_padding_mask, pos)
-        return src
 
 
 class T2VEncoderLayer(nn.Module):
@@ -238,14 +60,7 @@ class T2VEncoderLayer(nn.Module):
         super().__init__()
         self.num_dummies = num_dummies
         self.self_attn = ProjectionFreeAttention(dims, num_heads, dropout)
-        self.linear1 = nn.Linear(dims, ffn_dims)
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(ffn_dims, dims)
-        self.norm1 = nn.LayerNorm(dims)
-        self.norm2 = nn.LayerNorm(dims)
-        self.dropout1 = DropPath(dropout)
-        self.dropout2 = DropPath(dropout)
-        self.activation = _activation(activation)
+        add_post_norm_ffn(self, dims, ffn_dims, dropout, activation)
 
     def forward(self, src: torch.Tensor, key_padding_mask: torch.Tensor,
                 pos: torch.Tensor, video_length: int,
@@ -300,7 +115,7 @@ class TransformerDecoderLayer(nn.Module):
         self.self_attn = ProjectionFreeAttention(dims, num_heads, dropout,
                                                  dims)
         self.norm1 = nn.LayerNorm(dims)
-        self.dropout1 = DropPath(dropout)
+        self.dropout1 = SequenceDropPath(dropout)
 
         self.ca_qcontent_proj = nn.Linear(dims, dims)
         # official: only the first layer (keep_query_pos=False) has it
@@ -318,9 +133,9 @@ class TransformerDecoderLayer(nn.Module):
         self.linear2 = nn.Linear(ffn_dims, dims)
         self.norm2 = nn.LayerNorm(dims)
         self.norm3 = nn.LayerNorm(dims)
-        self.dropout2 = DropPath(dropout)
-        self.dropout3 = DropPath(dropout)
-        self.activation = _activation(activation)
+        self.dropout2 = SequenceDropPath(dropout)
+        self.dropout3 = SequenceDropPath(dropout)
+        self.activation = build_activation(activation)
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor,
                 memory_key_padding_mask: torch.Tensor, pos: torch.Tensor,
@@ -512,6 +327,7 @@ class CGDETRTransformer(nn.Module):
         return out
 
 
+@MODELS.register_module()
 class CGDETR(nn.Module):
     """CG-DETR with TPO's task embeddings appended to the query words.
 
@@ -580,7 +396,7 @@ class CGDETR(nn.Module):
             dec_layers, t2v_layers, moment_layers, num_dummies, num_prompts)
         self.use_txt_pos = use_txt_pos
         if use_txt_pos:
-            self.txt_position_embed = TrainablePositionalEncoding(
+            self.txt_position_embed = LearnedPositionalEncoding(
                 max_q_l, dims, input_dropout)
         self.span_embed = MLP(dims, dims, 2, 3)
         self.class_embed = nn.Linear(dims, 2)  # 0: foreground, 1: background
@@ -592,7 +408,7 @@ class CGDETR(nn.Module):
 
         def projection(in_dims):
             return nn.Sequential(*[
-                LinearLayer(in_dims if i == 0 else dims, dims,
+                InputProjectionLayer(in_dims if i == 0 else dims, dims,
                             dropout=input_dropout, relu=relu[i])
                 for i in range(n_input_proj)
             ])
@@ -677,7 +493,7 @@ class CGDETR(nn.Module):
         src_txt = self.input_txt_proj(src_txt)
         src_vid = src_vid + self.token_type_embeddings.weight[1]
         src_txt = src_txt + self.token_type_embeddings.weight[0]
-        pos_vid = clip_positions(vid_mask, self.dims).to(src_vid)
+        pos_vid = normalized_sine_positions(vid_mask, self.dims).to(src_vid)
         pos_txt = self.txt_position_embed(src_txt) if self.use_txt_pos \
             else torch.zeros_like(src_txt)
 

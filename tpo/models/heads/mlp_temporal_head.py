@@ -1,20 +1,20 @@
 """The "simple head" of the paper's Table 11: a two-layer MLP in place of
 CG-DETR."""
-import inspect
 import math
-from typing import Dict, List, Optional
+from typing import ClassVar, Dict, List, Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
 from tpo.registry import MODELS, TASK_UTILS
 from tpo.structures import TPODataSample
+from ..losses.saliency_losses import CGDETR_SALIENCY
+from ..losses.span_losses import CGDETR_SPAN_GIOU, CGDETR_SPAN_L1
+from ..task_modules import (clip_targets, gt_windows, round_windows,
+                            sample_duration, saliency_to_clips)
+from ..task_modules.matchers.hungarian_span_matcher import CGDETR_MATCHER
 from .base_task_head import BaseTaskHead
-from .cg_detr_head import CGDETRHead
-from .temporal_features import (clip_targets, gt_windows, pad_features,
-                                resolve_dims, round_windows, sample_duration,
-                                saliency_to_clips)
+from .feature_sources import pad_features, resolve_dims, source_paths
 
 
 @MODELS.register_module()
@@ -29,12 +29,7 @@ class MLPTemporalHead(BaseTaskHead):
     CG-DETR's saliency loss on the head's scores (no attention terms, no
     negative pairs).
 
-    It takes every argument of :class:`CGDETRHead`, so a config swaps the
-    heads by ``type`` alone: the shared ones keep their meaning
-    (``hidden_dims`` is the MLP width, ``dropout`` its dropout; the GT
-    window of a token is chosen by ``matcher`` on the span costs), the
-    CG-DETR-only ones (transformer sizes, ``text_features``, the class and
-    alignment losses, ...) are ignored.
+    The GT window of a token is chosen by ``matcher`` on the span costs.
 
     Args:
         in_dims: width of the task embeddings.
@@ -55,7 +50,10 @@ class MLPTemporalHead(BaseTaskHead):
         loss_saliency: a ``CGDETRSaliencyLoss`` config.
         saliency_gt_clip_length, saliency_clip_length, window_round: as
             :class:`CGDETRHead`.
+        loss_weight: multiplies every loss of the head.
     """
+
+    model_widths: ClassVar[Tuple[str, ...]] = ('in_dims', 'vision_dims')
 
     def __init__(self,
                  in_dims: int,
@@ -63,31 +61,19 @@ class MLPTemporalHead(BaseTaskHead):
                  hidden_dims: Optional[int] = None,
                  dropout: float = 0.3,
                  span_coder: dict = dict(type='SpanCoder', mode='cxw'),
-                 matcher: dict = dict(
-                     type='HungarianSpanMatcher', cost_class=4.0,
-                     cost_span=10.0, cost_giou=1.0),
-                 loss_span: dict = dict(type='SpanL1Loss', loss_weight=10.0),
-                 loss_giou: dict = dict(type='SpanGIoULoss', loss_weight=1.0),
+                 matcher: dict = CGDETR_MATCHER,
+                 loss_span: dict = CGDETR_SPAN_L1,
+                 loss_giou: dict = CGDETR_SPAN_GIOU,
                  with_saliency: Optional[bool] = None,
                  video_features: dict = dict(type='MLLMVideoFeatures'),
                  vision_dims: Optional[int] = None,
                  saliency_dims: int = 256,
-                 loss_saliency: Optional[dict] = dict(
-                     type='CGDETRSaliencyLoss', margin=0.2,
-                     attn_weight=1.0, loss_weight=4.0),
+                 loss_saliency: Optional[dict] = CGDETR_SALIENCY,
                  saliency_gt_clip_length: float = 2.0,
                  saliency_clip_length: Optional[float] = 2.0,
                  window_round: Optional[float] = None,
-                 init_cfg: Optional[dict] = None,
-                 **cgdetr_args) -> None:
-        unknown = set(cgdetr_args) - CGDETR_ONLY_ARGS
-        if unknown:
-            raise TypeError(f'MLPTemporalHead got unexpected arguments '
-                            f'{sorted(unknown)}')
-        if cgdetr_args:
-            print_log(
-                f'MLPTemporalHead ignores the CG-DETR arguments '
-                f'{sorted(cgdetr_args)}', 'current')
+                 loss_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
         source = MODELS.build(video_features) \
             if with_saliency is not False else None
         video_dims = None
@@ -103,6 +89,7 @@ class MLPTemporalHead(BaseTaskHead):
             task=task,
             in_dims=in_dims,
             extra_inputs=source.extra_inputs if source is not None else (),
+            loss_weight=loss_weight,
             init_cfg=init_cfg)
         hidden_dims = hidden_dims or in_dims
         self.temporal_embed = nn.Sequential(
@@ -124,6 +111,15 @@ class MLPTemporalHead(BaseTaskHead):
         self.saliency_gt_clip_length = saliency_gt_clip_length
         self.saliency_clip_length = saliency_clip_length
         self.window_round = window_round
+
+    @property
+    def frozen_submodules(self) -> Tuple[str, ...]:
+        return source_paths(self, ('video_features', ))
+
+    @property
+    def pretrained_submodules(self) -> Tuple[str, ...]:
+        return source_paths(self, ('video_features', ),
+                            'pretrained_submodules')
 
     def forward(self, task_embeddings: torch.Tensor) -> torch.Tensor:
         """``(N, in_dims)`` -> ``(N, 2)`` normalised span codes."""
@@ -208,12 +204,3 @@ class MLPTemporalHead(BaseTaskHead):
                     self.saliency_clip_length).cpu()
         return data_samples
 
-
-def _parameters(cls) -> set:
-    return set(inspect.signature(cls.__init__).parameters) - {'self'}
-
-
-#: Arguments of :class:`CGDETRHead` that :class:`MLPTemporalHead` accepts
-#: and ignores (so that configs swap the two heads by ``type``).
-CGDETR_ONLY_ARGS = frozenset(
-    _parameters(CGDETRHead) - _parameters(MLPTemporalHead))

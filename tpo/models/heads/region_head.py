@@ -26,6 +26,7 @@ class RegionHead(BaseTaskHead):
         sigmoid: squash the MLP output into ``[0, 1]``; the official
             ``loc_decoder`` uses its raw output (False), decoded boxes are
             clipped to the frame either way.
+        loss_weight: multiplies every loss of the head.
     """
 
     gt_fields = ('gt_bboxes', 'ori_shape')
@@ -38,8 +39,10 @@ class RegionHead(BaseTaskHead):
                  loss_bbox: dict = dict(type='MSELoss', loss_weight=1.0),
                  loss_iou: Optional[dict] = None,
                  sigmoid: bool = True,
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(task=task, in_dims=in_dims, init_cfg=init_cfg)
+        super().__init__(task=task, in_dims=in_dims,
+                         loss_weight=loss_weight, init_cfg=init_cfg)
         self.mlp = nn.Sequential(
             nn.Linear(in_dims, hidden_dims), nn.ReLU(inplace=True),
             nn.Linear(hidden_dims, 4))

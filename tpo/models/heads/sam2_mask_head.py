@@ -10,111 +10,30 @@ propagates the object through the clip. Image encoder, mask decoder and
 memory stay those of SAM2 (frozen by default, as in the paper).
 """
 import contextlib
-import glob
-import os.path as osp
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pycocotools.mask as mask_utils
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from tpo.registry import MODELS
 from tpo.structures import TPODataSample
+from tpo.structures.masks import mask_box_xyxy, mask_to_rle
 from tpo.utils.local_files import require_local_path
-from tpo.utils.safe_loading import torch_load
 # importing the module registers the mask losses (and, via the package, the
 # box losses: L1Loss)
+from ..layers import MLP
 from ..losses.mask_losses import binary_mask_iou
+from ..utils.pretrained import load_pretrained
 from .base_task_head import BaseTaskHead
-from .mlp import MLP
+from .sam2_builder import SAM2_POSTPROCESSING, build_sam2_base
 
 OBJECTIVES = ('prompt_distill', 'pixel')
 #: Mean / std (0-255 scale) of TPODataPreprocessor and of SAM2 (ImageNet).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
-#: Overrides that sam2's ``build_sam2_video_predictor`` applies by default
-#: (``apply_postprocessing=True``), which the official TPO code used.
-SAM2_POSTPROCESSING = {
-    'sam_mask_decoder_extra_args': {
-        'dynamic_multimask_via_stability': True,
-        'dynamic_multimask_stability_delta': 0.05,
-        'dynamic_multimask_stability_thresh': 0.98,
-    },
-    'binarize_mask_from_pts_for_mem_enc': True,
-}
 BOX_LABELS = (2, 3)  # SAM point labels of a box's top-left / bottom-right
-
-
-def sam2_config_dir() -> str:
-    """The folder of the model configs shipped in the ``sam2`` package."""
-    try:
-        import sam2
-    except ImportError as error:
-        raise ImportError(
-            'SAM2MaskHead needs the sam2 package (extra `sam2` of setup.cfg; '
-            'on machines without CUDA install it with tools/install.sh).'
-        ) from error
-    return osp.dirname(sam2.__file__)
-
-
-def available_sam2_configs() -> List[str]:
-    """The model configs of the installed ``sam2`` (training configs
-    excluded), as ``'configs/sam2.1/sam2.1_hiera_t.yaml'``."""
-    root = sam2_config_dir()
-    return sorted(
-        osp.relpath(path, root) for folder in ('sam2', 'sam2.1')
-        for path in glob.glob(osp.join(root, 'configs', folder, '*.yaml')))
-
-
-def resolve_sam2_config(model_cfg: str, owner: str = 'SAM2MaskHead') -> str:
-    """Path of a SAM2 model config given as shipped (``'configs/sam2.1/
-    sam2.1_hiera_l.yaml'``), by file name or stem (``'sam2.1_hiera_l'``), or
-    as an existing ``.yaml`` file."""
-    if model_cfg.endswith('.yaml') and osp.isfile(model_cfg):
-        return model_cfg
-    names = available_sam2_configs()
-    for name in names:
-        stem = osp.splitext(osp.basename(name))[0]
-        if model_cfg in (name, osp.basename(name), stem):
-            return osp.join(sam2_config_dir(), name)
-    raise ValueError(
-        f'{owner}: model_cfg {model_cfg!r} is neither a SAM2 config shipped '
-        f'with the installed sam2 package nor a .yaml file. Available '
-        f'model_cfg names: {names} (file names and stems work too, e.g. '
-        "'sam2.1_hiera_t').")
-
-
-def build_sam2_base(model_cfg: str,
-                    image_size: Optional[int] = None,
-                    overrides: Optional[dict] = None,
-                    owner: str = 'SAM2MaskHead') -> nn.Module:
-    """Instantiate ``SAM2Base`` from a config of the sam2 package (no
-    weights), optionally at another square ``image_size``."""
-    from hydra.utils import instantiate
-    from omegaconf import OmegaConf
-    cfg = OmegaConf.load(resolve_sam2_config(model_cfg, owner))
-    if 'model' not in cfg:
-        raise ValueError(f'{owner}: {model_cfg!r} has no top-level `model` '
-                         'entry; is it a SAM2 model config?')
-    OmegaConf.update(cfg, 'model._target_',
-                     'sam2.modeling.sam2_base.SAM2Base', force_add=True)
-    if image_size is not None:
-        if image_size < 64 or image_size % 32:
-            raise ValueError(f'{owner}: image_size must be a multiple of 32 '
-                             f'and >= 64 (SAM2 downsamples by 32), got '
-                             f'{image_size}.')
-        OmegaConf.update(cfg, 'model.image_size', image_size)
-        layer = cfg.model.get('memory_attention', {}).get('layer', {})
-        side = image_size // 16
-        for attn in ('self_attention', 'cross_attention'):
-            if attn in layer and 'feat_sizes' in layer[attn]:
-                layer[attn]['feat_sizes'] = [side, side]
-    for key, value in (overrides or {}).items():
-        OmegaConf.update(cfg, f'model.{key}', value, merge=True,
-                         force_add=True)
-    return instantiate(cfg.model, _recursive_=True)
 
 
 def _describe(sample: TPODataSample) -> str:
@@ -122,33 +41,6 @@ def _describe(sample: TPODataSample) -> str:
                       for k in ('sample_idx', 'video_path')
                       if sample.get(k) is not None)
     return f'sample ({ident or "no sample_idx/video_path"})'
-
-
-def mask_to_rle(mask: np.ndarray) -> dict:
-    """COCO RLE ``{'size': [h, w], 'counts': str}`` of an ``(H, W)`` mask."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return dict(size=[int(v) for v in rle['size']],
-                counts=rle['counts'].decode('ascii'))
-
-
-def rle_to_mask(rle: dict) -> np.ndarray:
-    """``(H, W)`` bool mask of a COCO RLE (compressed str/bytes counts or an
-    uncompressed list)."""
-    if isinstance(rle['counts'], list):
-        rle = mask_utils.frPyObjects(rle, *rle['size'])
-    elif isinstance(rle['counts'], str):
-        rle = dict(size=rle['size'], counts=rle['counts'].encode('ascii'))
-    return mask_utils.decode(rle).astype(bool)
-
-
-def mask_box_xyxy(mask: torch.Tensor) -> Optional[torch.Tensor]:
-    """Tight ``(x0, y0, x1, y1)`` pixel-edge box of an ``(H, W)`` mask
-    (``x1 = last column + 1``), None when empty."""
-    ys, xs = torch.nonzero(mask, as_tuple=True)
-    if len(ys) == 0:
-        return None
-    return torch.stack([xs.min(), ys.min(), xs.max() + 1,
-                        ys.max() + 1]).float()
 
 
 @MODELS.register_module()
@@ -182,9 +74,9 @@ class SAM2MaskHead(BaseTaskHead):
       propagates through the memory bank over the clip (gradients through
       it); ``'cond'`` supervises frame 0 only.
 
-    Ground-truth masks are read from the data sample's ``gt_masks``
-    (``(T, H, W)`` bool tensor/array, or ``T`` RLEs or None) or from
-    MeViS' ``mask_rles`` (per object, per frame) with ``frame_inds``.
+    Ground-truth masks are the data sample's ``gt_masks`` (``(T, H, W)``
+    bool, one per clip frame), decoded by the pipeline (``DecodeRLEMasks``,
+    ``LoadMaskletMasks``, ``LoadPaletteMasks``).
 
     Args:
         in_dims: width of the task embeddings (the LLM hidden size).
@@ -193,14 +85,18 @@ class SAM2MaskHead(BaseTaskHead):
             ``'configs/sam2.1/sam2.1_hiera_t.yaml'`` (tests) or
             ``'configs/sam2/sam2_hiera_l.yaml'`` (the official TPO release:
             SAM2 Hiera-L), or a ``.yaml`` path.
-        checkpoint: local SAM2 weights (``.pt`` with a ``'model'`` dict as
-            released by SAM2, a plain state dict, or ``.safetensors``);
-            None keeps the random init.
-        checkpoint_prefix: keep only the checkpoint keys with this prefix,
-            stripped (e.g. ``'sam.'`` for a TPO release shard).
+        pretrained: local SAM2 weights (``.pt`` with a ``'model'`` dict as
+            released by SAM2, a plain state dict, ``.safetensors``, or a
+            converted TPO checkpoint with ``pretrained_prefix``), loaded by
+            :func:`~tpo.models.utils.load_pretrained`; None keeps the random
+            init. SAM2 is then a ``pretrained_submodules`` entry: its frozen
+            weights are left out of TPO checkpoints.
+        pretrained_prefix: the keys of SAM2 in ``pretrained`` (e.g.
+            ``'heads.mask.sam.'`` for a converted VideoChat-TPO release).
         image_size: SAM2 input side (1024 in SAM2; a multiple of 32 >= 64,
             smaller for CPU tests).
-        freeze_sam: freeze SAM2 and keep it in eval mode (paper: frozen).
+        freeze_sam: declare SAM2 frozen (``frozen_submodules``: the model
+            keeps it frozen and in eval mode; paper: frozen).
         hidden_dims: adapter hidden width (official: ``in_dims``).
         num_prompt_tokens: adapter output tokens (3 = a SAM box prompt).
         objectives: any of ``'prompt_distill'``, ``'pixel'``.
@@ -222,14 +118,15 @@ class SAM2MaskHead(BaseTaskHead):
         image_batch_size: frames per image-encoder call (memory bound).
         output_bitmaps: also write ``pred_masks`` as a bool tensor.
         frames_key: the ``encode_video`` output holding the frames.
+        loss_weight: multiplies every loss of the head.
     """
 
     def __init__(self,
                  in_dims: int,
                  task: str = 'mask',
                  model_cfg: str = 'configs/sam2.1/sam2.1_hiera_t.yaml',
-                 checkpoint: Optional[str] = None,
-                 checkpoint_prefix: Optional[str] = None,
+                 pretrained: Optional[str] = None,
+                 pretrained_prefix: str = '',
                  image_size: Optional[int] = None,
                  freeze_sam: bool = True,
                  hidden_dims: Optional[int] = None,
@@ -256,9 +153,11 @@ class SAM2MaskHead(BaseTaskHead):
                  image_batch_size: int = 8,
                  output_bitmaps: bool = True,
                  frames_key: str = 'frames',
+                 loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(task=task, in_dims=in_dims,
-                         extra_inputs=(frames_key, ), init_cfg=init_cfg)
+                         extra_inputs=(frames_key, ),
+                         loss_weight=loss_weight, init_cfg=init_cfg)
         name = type(self).__name__
         objectives = tuple(objectives)
         if not objectives or set(objectives) - set(OBJECTIVES):
@@ -278,18 +177,17 @@ class SAM2MaskHead(BaseTaskHead):
         self.output_bitmaps = output_bitmaps
         self.model_cfg = model_cfg
 
-        if checkpoint is not None:  # fail before building SAM2
-            self._require_checkpoint(checkpoint)
+        if pretrained is not None:  # fail before building SAM2
+            self._require_checkpoint(pretrained)
         overrides = SAM2_POSTPROCESSING if sam_overrides is None \
             else sam_overrides
         self.sam = build_sam2_base(model_cfg, image_size, overrides, name)
         self.image_size = int(self.sam.image_size)
         self.prompt_dims = int(self.sam.sam_prompt_embed_dim)
-        if checkpoint is not None:
-            self._load_sam_checkpoint(checkpoint, checkpoint_prefix)
-        # Rebuilt from `checkpoint`: left out of TPOModel checkpoints while
-        # frozen (see TPOModel.state_dict).
-        self.pretrained_submodules = ('sam', ) if checkpoint else ()
+        if pretrained is not None:
+            load_pretrained(self.sam, pretrained, pretrained_prefix,
+                            f'{name}.sam ({model_cfg})')
+        self.sam_pretrained = pretrained is not None
         if num_prompt_tokens < 1:
             raise ValueError(f'{name}: num_prompt_tokens must be >= 1.')
         if 'prompt_distill' in objectives and num_prompt_tokens != 3:
@@ -322,9 +220,6 @@ class SAM2MaskHead(BaseTaskHead):
                              False)
 
         self.freeze_sam = freeze_sam
-        if freeze_sam:
-            self.sam.requires_grad_(False)
-            self.sam.eval()
         # Hooks: replace the prompt encoder's sparse output on conditioning
         # frames, and capture the mask decoder's raw (ungated) outputs.
         self._sparse_override: Optional[torch.Tensor] = None
@@ -335,41 +230,20 @@ class SAM2MaskHead(BaseTaskHead):
     # ------------------------------------------------------------ building
     def _require_checkpoint(self, path: str) -> None:
         require_local_path(
-            path, f'{type(self).__name__}.checkpoint',
+            path, f'{type(self).__name__}.pretrained',
             ['a SAM2 checkpoint matching model_cfg (the official TPO '
              'release uses SAM2 Hiera-L: sam2_hiera_large.pt with '
              'configs/sam2/sam2_hiera_l.yaml)'],
             'the SAM2 release (github.com/facebookresearch/sam2, '
             'checkpoints/download_ckpts.sh)')
 
-    def _load_sam_checkpoint(self, path: str, prefix: Optional[str]) -> None:
-        name = type(self).__name__
-        if path.endswith('.safetensors'):
-            from safetensors.torch import load_file
-            state = load_file(path)
-        else:
-            state = torch_load(path, map_location='cpu')
-            if isinstance(state, dict) and isinstance(state.get('model'),
-                                                      dict):
-                state = state['model']
-        if prefix:
-            state = {k[len(prefix):]: v for k, v in state.items()
-                     if k.startswith(prefix)}
-        missing, unexpected = self.sam.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise RuntimeError(
-                f'{name}: checkpoint {path!r} does not match model_cfg '
-                f'{self.model_cfg!r}: {len(missing)} missing keys '
-                f'{sorted(missing)[:8]}, {len(unexpected)} unexpected keys '
-                f'{sorted(unexpected)[:8]}' +
-                ('' if prefix else ' (a TPO release shard needs '
-                 "checkpoint_prefix='sam.')") + '.')
+    @property
+    def pretrained_submodules(self) -> Tuple[str, ...]:
+        return ('sam', ) if self.sam_pretrained else ()
 
-    def train(self, mode: bool = True) -> 'SAM2MaskHead':
-        super().train(mode)
-        if self.freeze_sam:
-            self.sam.eval()
-        return self
+    @property
+    def frozen_submodules(self) -> Tuple[str, ...]:
+        return ('sam', ) if self.freeze_sam else ()
 
     # ------------------------------------------------------------ hooks
     def _prompt_hook(self, module, args, output):
@@ -521,18 +395,8 @@ class SAM2MaskHead(BaseTaskHead):
                   num_frames: int) -> Optional[torch.Tensor]:
         """``(T, H, W)`` bool ground-truth masks of a sample, or None."""
         masks = sample.get('gt_masks')
-        if masks is None and sample.get('mask_rles') is not None:
-            from tpo.datasets.mevis import decode_masks
-            shape = sample.get('ori_shape')
-            if shape is None:
-                raise ValueError(f'{type(self).__name__}: {_describe(sample)}'
-                                 ' has mask_rles but no ori_shape.')
-            masks = decode_masks(sample.mask_rles, shape[:2],
-                                 sample.get('frame_inds'))
         if masks is None:
             return None
-        if isinstance(masks, (list, tuple)):
-            masks = self._decode_rle_list(masks, sample)
         masks = torch.as_tensor(np.asarray(masks) if not torch.is_tensor(
             masks) else masks).bool()
         if masks.dim() != 3 or len(masks) != num_frames:
@@ -541,16 +405,6 @@ class SAM2MaskHead(BaseTaskHead):
                 f'(T={num_frames}, H, W) gt_masks (one per clip frame), got '
                 f'shape {tuple(masks.shape)}.')
         return masks
-
-    def _decode_rle_list(self, rles: Sequence[Optional[dict]],
-                         sample: TPODataSample) -> np.ndarray:
-        shape = sample.get('ori_shape')
-        sizes = [r['size'] for r in rles if r is not None]
-        shape = tuple(sizes[0]) if sizes else tuple(shape[:2])
-        return np.stack([
-            rle_to_mask(r) if r is not None else np.zeros(shape, bool)
-            for r in rles
-        ])
 
     def _frame_shape(self, sample: TPODataSample,
                      frames: torch.Tensor) -> Tuple[int, int]:

@@ -97,7 +97,7 @@ def SyntheticWorldTokenizer(
     ``<unk>``)."""
     from tpo.datasets.mvbench import ANSWER_PREFIX, mvbench_prompt
     from tpo.datasets.synthetic import world_vocabulary
-    from tpo.datasets.templates import template_vocabulary
+    from tpo.tasks.templates import template_vocabulary
     words = set(world_vocabulary()) | set(template_vocabulary())
     scaffold = ' '.join(mvbench_prompt('', [''], '')) + ' ' + ANSWER_PREFIX
     words |= set(re.findall(r'[a-z]+', scaffold.lower()))

@@ -1,6 +1,5 @@
-"""Clip-level (saliency) and query-dependency losses of CG-DETR.
-
-Saliency terms (highlight detection), on per-clip scores ``(B, L)``:
+"""Clip-level (saliency) losses of CG-DETR (highlight detection), on
+per-clip scores ``(B, L)``:
 
 * :class:`SaliencyMarginLoss`: hinge between sampled positive and negative
   clips (Moment-DETR).
@@ -10,12 +9,6 @@ Saliency terms (highlight detection), on per-clip scores ``(B, L)``:
   should score no clip as salient.
 * :class:`CGDETRSaliencyLoss`: the complete ``loss_saliency`` of CG-DETR,
   on the saliency head and on the text-to-video attention.
-
-Query-dependency terms of CG-DETR:
-
-* :class:`MomentSentenceAlignLoss` (``loss_ms_align``),
-* :class:`MomentTextDistillLoss` (``loss_distill``),
-* :class:`OrthogonalDummyLoss` (``loss_orthogonal_dummy``).
 """
 from typing import Optional
 
@@ -24,13 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from tpo.registry import MODELS
+from .utils import graph_zero
 
 # Score given to padded clips before a softmax over clips.
 MASKED_SCORE = -1e3
 
 
-def _zero(*tensors: torch.Tensor) -> torch.Tensor:
-    return sum(t.sum() * 0 for t in tensors if t is not None)
+#: CG-DETR's saliency loss (margin 0.2, attention term weight 1, weight 4).
+CGDETR_SALIENCY = dict(type='CGDETRSaliencyLoss', margin=0.2,
+                       attn_weight=1.0, loss_weight=4.0)
 
 
 def saliency_margin(scores: torch.Tensor, pos_inds: torch.Tensor,
@@ -38,7 +33,7 @@ def saliency_margin(scores: torch.Tensor, pos_inds: torch.Tensor,
     """``sum(max(0, margin + s[neg] - s[pos])) / (B * P) * 2`` over ``P``
     index pairs per row."""
     if pos_inds.numel() == 0:
-        return _zero(scores)
+        return graph_zero(scores)
     pos = scores.gather(1, pos_inds.long())
     neg = scores.gather(1, neg_inds.long())
     return (margin + neg - pos).clamp(min=0).sum() / pos.numel() * 2
@@ -64,7 +59,7 @@ def rank_contrastive(scores: torch.Tensor, labels: torch.Tensor,
     scores = mask * scores + (1 - mask) * MASKED_SCORE
     # CG-DETR "drops" clips labelled above 100 (never in practice).
     keep = labels <= 100
-    total = _zero(scores)
+    total = graph_zero(scores)
     for level in range(1, max_level):
         pos = labels >= level
         if not pos.any():
@@ -87,7 +82,7 @@ def negative_pair(scores: torch.Tensor, mask: torch.Tensor,
     """``mean_b sum_l -log(1 - p_bl) * mask_bl`` with ``p = sigmoid(s)``
     (scores are logits) or ``p = s`` (scores are probabilities)."""
     if scores.numel() == 0:
-        return _zero(scores)
+        return graph_zero(scores)
     if use_sigmoid:
         nll = F.softplus(scores)  # = -log(1 - sigmoid(s)), stable
     else:
@@ -269,123 +264,4 @@ class CGDETRSaliencyLoss(nn.Module):
                 attn_scores.reshape(-1).clamp(0, 1),
                 labels.clamp(0, 1).reshape(-1).to(attn_scores))
             loss = loss + self.attn_weight * attn_loss
-        return self.loss_weight * loss
-
-
-@MODELS.register_module()
-class MomentSentenceAlignLoss(nn.Module):
-    """CG-DETR's moment-sentence alignment (``loss_ms_align``).
-
-    The moment token (encoded with the GT clips) of video ``i`` should match
-    the sentence token of query ``i`` rather than the other queries or any
-    non-moment token; against the dummy sentence tokens (encoded from the
-    dummies only) the official label choice is kept: the first column that
-    is not ``i``. Plus a BCE that tells GT clips from the others by their
-    dot product with the moment token.
-
-    Args:
-        loss_weight: multiplier (``lw_ms_align``: 1).
-    """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    def forward(self,
-                moment: torch.Tensor,
-                non_moment: torch.Tensor,
-                sentence: torch.Tensor,
-                dummy_sentence: torch.Tensor,
-                moment_frames: Optional[torch.Tensor] = None,
-                moment_mask: Optional[torch.Tensor] = None,
-                video_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Args:
-            moment, non_moment, sentence, dummy_sentence: ``(B, D)`` tokens.
-            moment_frames: ``(B, L, D)`` clip features after the moment
-                encoder (GT clips) / non-moment encoder (other clips).
-            moment_mask: ``(B, L)`` 1 at GT clips.
-            video_mask: ``(B, L)`` 1 at valid clips.
-        """
-        m, nm = F.normalize(moment, dim=1), F.normalize(non_moment, dim=1)
-        s = F.normalize(sentence, dim=1)
-        d = F.normalize(dummy_sentence, dim=1)
-        num = len(m)
-        eye = torch.eye(num, device=m.device, dtype=torch.bool)
-        sim = torch.cat([m @ s.T, nm @ s.T], 1)
-        loss = F.cross_entropy(sim, torch.arange(num, device=m.device))
-        dummy_sim = torch.cat([m @ d.T, nm @ d.T], 1)
-        dummy_labels = torch.cat([~eye, torch.ones_like(eye)],
-                                 1).float().argmax(1)
-        loss = loss + F.cross_entropy(dummy_sim, dummy_labels)
-        if moment_frames is not None:
-            logits = (moment[:, None] @ moment_frames.transpose(1, 2))
-            bce = F.binary_cross_entropy(
-                logits.sigmoid().reshape(-1),
-                moment_mask.reshape(-1).to(logits),
-                reduction='none')
-            loss = loss + (bce * video_mask.reshape(-1).to(bce)).mean()
-        return self.loss_weight * loss
-
-
-@MODELS.register_module()
-class MomentTextDistillLoss(nn.Module):
-    """CG-DETR's ``loss_distill``: at GT clips, the text-to-video attention
-    over ``[dummies, words]`` is pulled (KL divergence, mean over keys)
-    towards the softmax of the clip-word similarity after the moment
-    encoder (detached).
-
-    Args:
-        eps: added to the attention before the log.
-        loss_weight: multiplier (``lw_distill``: 1).
-    """
-
-    def __init__(self, eps: float = 1e-6, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.eps = eps
-        self.loss_weight = loss_weight
-
-    def forward(self, attn: torch.Tensor, similarity: torch.Tensor,
-                moment_mask: torch.Tensor) -> torch.Tensor:
-        """``(B, L, S)`` attention and similarity, ``(B, L)`` GT-clip mask;
-        zero when no clip is a GT clip."""
-        weight = moment_mask.to(attn)
-        if weight.sum() == 0:
-            return _zero(attn, similarity)
-        target = similarity.softmax(-1).detach()
-        kl = F.kl_div(torch.log(attn + self.eps), target,
-                      reduction='none').mean(-1)
-        return self.loss_weight * (kl * weight).sum() / weight.sum()
-
-
-@MODELS.register_module()
-class OrthogonalDummyLoss(nn.Module):
-    """CG-DETR's ``loss_orthogonal_dummy``: mean absolute cosine similarity
-    between different dummy tokens of a sample (skipped with one dummy),
-    plus the same between the global prompt tokens (the second factor of
-    each similarity is detached, as in the official code).
-
-    Args:
-        loss_weight: multiplier (official: ``lw_distill``, 1).
-    """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
-
-    @staticmethod
-    def _off_diagonal_abs_mean(tokens: torch.Tensor) -> torch.Tensor:
-        normed = F.normalize(tokens, dim=-1)
-        sim = normed @ normed.detach().transpose(-1, -2)
-        eye = torch.eye(sim.shape[-1], device=sim.device, dtype=sim.dtype)
-        return (sim * (1 - eye)).abs().mean()
-
-    def forward(self, dummy_tokens: torch.Tensor,
-                global_tokens: Optional[torch.Tensor] = None
-                ) -> torch.Tensor:
-        """``(B, num_dummies, D)`` dummies, ``(P, D)`` global tokens."""
-        loss = _zero(dummy_tokens)
-        if dummy_tokens.shape[1] != 1:
-            loss = loss + self._off_diagonal_abs_mean(dummy_tokens)
-        if global_tokens is not None:
-            loss = loss + self._off_diagonal_abs_mean(global_tokens)
         return self.loss_weight * loss

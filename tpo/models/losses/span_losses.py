@@ -10,53 +10,62 @@ from torch import nn
 
 from tpo.registry import MODELS
 from ..task_modules.coders.span_coder import aligned_generalized_span_iou
+from .utils import graph_zero
 
 
-def _zero(*tensors: torch.Tensor) -> torch.Tensor:
-    """A graph-connected zero."""
-    return sum(t.sum() * 0 for t in tensors)
+#: CG-DETR's span losses: L1 on the codes (weight 10), GIoU (weight 1).
+CGDETR_SPAN_L1 = dict(type='SpanL1Loss', loss_weight=10.0)
+CGDETR_SPAN_GIOU = dict(type='SpanGIoULoss', loss_weight=1.0)
+
+
+class _MatchedSpanLoss(nn.Module):
+    """A weighted loss of matched spans; no match gives a graph-connected
+    zero."""
+
+    def __init__(self, loss_weight: float) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+
+    def forward(self, pred: torch.Tensor,
+                target: torch.Tensor) -> torch.Tensor:
+        """``(N, 2)`` predictions and targets -> a weighted scalar."""
+        if pred.numel() == 0:
+            return graph_zero(pred, target)
+        return self.loss_weight * self.matched_loss(pred, target.to(pred))
 
 
 @MODELS.register_module()
-class SpanL1Loss(nn.Module):
-    """Mean absolute error of matched span codes (``loss_span``).
+class SpanL1Loss(_MatchedSpanLoss):
+    """Mean absolute error of matched span codes (``loss_span``), over all
+    ``2N`` values.
 
     Args:
         loss_weight: multiplier (CG-DETR ``span_loss_coef``: 10).
     """
 
     def __init__(self, loss_weight: float = 10.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight)
 
-    def forward(self, pred: torch.Tensor,
-                target: torch.Tensor) -> torch.Tensor:
-        """``(N, 2)`` codes and targets -> mean over all ``2N`` values."""
-        if pred.numel() == 0:
-            return _zero(pred, target)
-        return self.loss_weight * F.l1_loss(pred, target.to(pred))
+    def matched_loss(self, pred: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+        return F.l1_loss(pred, target)
 
 
 @MODELS.register_module()
-class SpanGIoULoss(nn.Module):
+class SpanGIoULoss(_MatchedSpanLoss):
     """``1 - GIoU`` of matched spans, given as normalised ``(start, end)``
-    (``loss_giou``).
+    (``loss_giou``), averaged.
 
     Args:
         loss_weight: multiplier (CG-DETR ``giou_loss_coef``: 1).
     """
 
     def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = loss_weight
+        super().__init__(loss_weight)
 
-    def forward(self, pred: torch.Tensor,
-                target: torch.Tensor) -> torch.Tensor:
-        """``(N, 2)`` xx spans -> mean of ``1 - GIoU``."""
-        if pred.numel() == 0:
-            return _zero(pred, target)
-        giou = aligned_generalized_span_iou(pred, target.to(pred))
-        return self.loss_weight * (1 - giou).mean()
+    def matched_loss(self, pred: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+        return (1 - aligned_generalized_span_iou(pred, target)).mean()
 
 
 @MODELS.register_module()

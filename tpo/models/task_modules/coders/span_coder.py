@@ -5,7 +5,7 @@ A *span* is a temporal window. Heads predict it normalised by the video
 duration, either as ``(center, width)`` (``cxw``, CG-DETR / Moment-DETR) or
 as ``(start, end)`` (``xx``).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -97,3 +97,12 @@ class SpanCoder:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(mode={self.mode!r})'
+
+
+def round_windows(windows: torch.Tensor, step: Optional[float],
+                  duration: float) -> torch.Tensor:
+    """Round ``[start, end]`` seconds to multiples of ``step`` (CG-DETR's
+    ``round_multiple`` post-processing), kept inside the video."""
+    if not step:
+        return windows
+    return (torch.round(windows / step) * step).clamp(0, duration)

@@ -8,6 +8,11 @@ from tpo.registry import TASK_UTILS
 from ..coders.span_coder import generalized_span_iou, span_cxw_to_xx
 
 
+#: CG-DETR's matching costs (class 4, span L1 10, GIoU 1).
+CGDETR_MATCHER = dict(type='HungarianSpanMatcher', cost_class=4.0,
+                      cost_span=10.0, cost_giou=1.0)
+
+
 @TASK_UTILS.register_module()
 class HungarianSpanMatcher:
     """Hungarian matching of the queries of one video to its GT spans.

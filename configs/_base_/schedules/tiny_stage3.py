@@ -1,0 +1,9 @@
+# TPO stage 3 on the tiny model (tpo/tiny_stage3.py, tpo/tiny_all_heads.py):
+# the modules of stage 2, trained jointly on task data and conversations.
+_base_ = ['./tiny_stage2.py']
+
+max_iters = 1500  # the joint stage, shorter than the heads' stage
+param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
+                   dict(_base_.cosine, begin=int(0.2 * max_iters),
+                        end=max_iters)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

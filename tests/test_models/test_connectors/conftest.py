@@ -1,0 +1,2 @@
+"""Fixtures of the connector tests."""
+from tests.videochat_release import g  # noqa: F401

@@ -39,9 +39,8 @@ from torch import nn
 
 from tpo.registry import MODELS
 from ..layers import (MLP, InputProjectionLayer, LearnedPositionalEncoding,
-                      ProjectionFreeAttention, SequenceDropPath,
-                      TransformerEncoder, TransformerEncoderLayer,
-                      add_post_norm_ffn, build_activation,
+                      ProjectionFreeAttention, TransformerEncoder,
+                      TransformerEncoderLayer, add_post_norm_ffn,
                       normalized_sine_positions, span_sine_embedding)
 
 
@@ -114,8 +113,6 @@ class TransformerDecoderLayer(nn.Module):
         self.sa_v_proj = nn.Linear(dims, dims)
         self.self_attn = ProjectionFreeAttention(dims, num_heads, dropout,
                                                  dims)
-        self.norm1 = nn.LayerNorm(dims)
-        self.dropout1 = SequenceDropPath(dropout)
 
         self.ca_qcontent_proj = nn.Linear(dims, dims)
         # official: only the first layer (keep_query_pos=False) has it
@@ -128,14 +125,10 @@ class TransformerDecoderLayer(nn.Module):
         self.cross_attn = ProjectionFreeAttention(dims * 2, num_heads,
                                                   dropout, dims)
 
-        self.linear1 = nn.Linear(dims, ffn_dims)
-        self.dropout = nn.Dropout(dropout)
-        self.linear2 = nn.Linear(ffn_dims, dims)
-        self.norm2 = nn.LayerNorm(dims)
-        self.norm3 = nn.LayerNorm(dims)
-        self.dropout2 = SequenceDropPath(dropout)
-        self.dropout3 = SequenceDropPath(dropout)
-        self.activation = build_activation(activation)
+        # norm1 / dropout1 after self-attention, 2 after cross-attention,
+        # 3 after the feed-forward block
+        add_post_norm_ffn(self, dims, ffn_dims, dropout, activation,
+                          residuals=3)
 
     def forward(self, tgt: torch.Tensor, memory: torch.Tensor,
                 memory_key_padding_mask: torch.Tensor, pos: torch.Tensor,

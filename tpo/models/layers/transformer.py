@@ -39,18 +39,19 @@ class InputProjectionLayer(nn.Module):
 
 
 def add_post_norm_ffn(layer: nn.Module, dims: int, ffn_dims: int,
-                      dropout: float, activation: str) -> None:
-    """Give ``layer`` the feed-forward block and the two norms and drop
-    paths of a DETR-style post-norm layer, under DETR's names (``linear1``,
-    ``dropout``, ``linear2``, ``norm1``, ``norm2``, ``dropout1``,
-    ``dropout2``, ``activation``), so released weights load by name."""
+                      dropout: float, activation: str,
+                      residuals: int = 2) -> None:
+    """Give ``layer`` the feed-forward block of a DETR-style post-norm layer
+    and a norm and drop path per residual branch, under DETR's names
+    (``linear1``, ``dropout``, ``linear2``, ``activation``, ``norm1`` ...
+    ``norm<residuals>``, ``dropout1`` ... ``dropout<residuals>``), so
+    released weights load by name."""
     layer.linear1 = nn.Linear(dims, ffn_dims)
     layer.dropout = nn.Dropout(dropout)
     layer.linear2 = nn.Linear(ffn_dims, dims)
-    layer.norm1 = nn.LayerNorm(dims)
-    layer.norm2 = nn.LayerNorm(dims)
-    layer.dropout1 = SequenceDropPath(dropout)
-    layer.dropout2 = SequenceDropPath(dropout)
+    for index in range(1, residuals + 1):
+        setattr(layer, f'norm{index}', nn.LayerNorm(dims))
+        setattr(layer, f'dropout{index}', SequenceDropPath(dropout))
     layer.activation = build_activation(activation)
 
 

@@ -85,8 +85,8 @@ class MeViSDataset(TPOBaseDataset):
 
     The masks stay COCO RLEs; :func:`decode_masks` decodes the frames a
     pipeline samples (the ``DecodeRLEMasks`` transform writes them as
-    ``gt_masks``, one per ``frame_inds``, for ``ReferringVOSMetric``; the
-    mask head also decodes the packed ``mask_rles`` itself).
+    ``gt_masks``, one per ``frame_inds``, for ``ReferringVOSMetric`` and
+    the mask head).
 
     Items: ``video_path``, ``task='mask'``, ``source``, ``vid``, ``exp_id``,
     ``expression``, ``obj_ids``, ``anno_ids`` (str), ``frame_names`` and, with

@@ -157,6 +157,10 @@ def test_gt_masks_need_one_mask_per_frame(head):
     assert head._gt_masks(_sample(masks=False), 3) is None
     with pytest.raises(ValueError, match='T=5'):
         head._gt_masks(sample, 5)
+    undecoded = _sample(masks=False)
+    undecoded.set_metainfo(dict(mask_rles=[[None] * 3]))
+    with pytest.raises(ValueError, match='mask_rles.*DecodeRLEMasks'):
+        head._gt_masks(undecoded, 3)
 
 
 # ---------------------------------------------------------------- inference

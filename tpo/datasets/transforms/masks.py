@@ -70,9 +70,8 @@ class DecodeRLEMasks(BaseTransform):
     ``LoadVideoFrames`` and ``LoadImageSequence`` record them; all frames
     when absent), the union of the expression's objects, at the RLEs' size.
 
-    ``ReferringVOSMetric`` reads ``gt_masks``; the mask head reads them too
-    (else it decodes ``mask_rles`` itself). A sample without ``mask_rles``
-    (a split without masks) passes unchanged.
+    ``ReferringVOSMetric`` and the mask head read ``gt_masks``. A sample
+    without ``mask_rles`` (a split without masks) passes unchanged.
 
     Required Keys: mask_rles, frame_inds (optional), ori_shape (when every
     RLE is None)

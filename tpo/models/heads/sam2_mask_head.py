@@ -395,6 +395,10 @@ class SAM2MaskHead(BaseTaskHead):
                   num_frames: int) -> Optional[torch.Tensor]:
         """``(T, H, W)`` bool ground-truth masks of a sample, or None."""
         masks = sample.get('gt_masks')
+        if masks is None and sample.get('mask_rles') is not None:
+            raise ValueError(
+                f'{type(self).__name__}: {_describe(sample)} has mask_rles '
+                'but no gt_masks: add DecodeRLEMasks to its pipeline.')
         if masks is None:
             return None
         masks = torch.as_tensor(np.asarray(masks) if not torch.is_tensor(

@@ -30,7 +30,8 @@ def test_swap_head_in_one_line(tmp_path):
     child = tmp_path / 'ablation.py'
     child.write_text(
         f"_base_ = ['{CONFIG_ROOT / 'tpo' / 'tiny_stage3.py'}']\n"
-        "model = dict(heads=dict(region=dict(loss_bbox=dict(type='L1Loss'))))\n")
+        'model = dict(heads=dict(region=dict('
+        "loss_bbox=dict(type='L1Loss'))))\n")
     cfg = Config.fromfile(str(child))
     assert cfg.model.heads.region.loss_bbox == dict(type='L1Loss',
                                                      loss_weight=5.0)

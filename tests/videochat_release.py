@@ -305,7 +305,8 @@ def ref_video_table(n_position, d_hid, ckpt_frames, cur_frames):
 def ref_umt(sd, video, g):
     """UMT forward (use_image for T == 1) + vision_layernorm."""
     p = 'vision_encoder.encoder.'
-    x = F.conv3d(video.permute(0, 2, 1, 3, 4), sd[p + 'patch_embed.proj.weight'],
+    x = F.conv3d(video.permute(0, 2, 1, 3, 4),
+                 sd[p + 'patch_embed.proj.weight'],
                  sd[p + 'patch_embed.proj.bias'],
                  stride=(1, g['patch'], g['patch']))
     b, c, t, hh, ww = x.shape

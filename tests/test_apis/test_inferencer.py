@@ -138,8 +138,9 @@ def test_greedy_generate_is_unchanged_by_the_defaults(inferencer):
     prompts = [torch.randn(n, 64, generator=torch.Generator().manual_seed(n))
                for n in (5, 9)]
     default = model.generate(prompts)
-    explicit = model.generate(prompts, max_new_tokens=model.decoder.max_new_tokens,
-                              do_sample=False, temperature=0.1, top_p=0.2)
+    explicit = model.generate(
+        prompts, max_new_tokens=model.decoder.max_new_tokens,
+        do_sample=False, temperature=0.1, top_p=0.2)
     assert default[0] == explicit[0]
     for a, b in zip(default[1], explicit[1]):
         assert a.keys() == b.keys()

@@ -256,7 +256,8 @@ def test_tpo_model_loss_and_gradients(tiny_model):
     assert visual['visual_embeds'].shape == (2, frames * 4 + 1, 64)
     torch.testing.assert_close(visual['visual_embeds'][:, -1],
                                model.connector.image_newline.expand(2, 64))
-    batch = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'], samples)
+    batch = model.splicer.training_batch(model.splice_modules(),
+                                         visual['visual_embeds'], samples)
     visual_positions = (batch['token_ids'] == -1) & \
         batch['attention_mask'].bool()  # padding is -1 too
     assert (visual_positions.sum(1) ==

@@ -49,17 +49,19 @@ def test_every_task_token_of_a_sample_is_routed():
     samples = mixed_samples()
     data = model.data_preprocessor(batch(samples), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    full = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'], samples)
-    hidden = model._llm_forward(full, output_hidden_states=True
-                                ).hidden_states[-1]
+    full = model.splicer.training_batch(model.splice_modules(),
+                                        visual['visual_embeds'], samples)
+    hidden = model._llm_forward(full,
+                                output_hidden_states=True).hidden_states[-1]
     indices, embeddings = model.heads.task_embeddings(
         hidden, full['token_ids'], model.task_token_ids['region'])
     assert indices == [1, 2]
     assert [len(e) for e in embeddings] == [1, 2]
     # The same states as each sample alone, unpadded.
     for i, emb in zip(indices, embeddings):
-        one = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'][i:i + 1],
-                                      samples[i:i + 1])
+        one = model.splicer.training_batch(model.splice_modules(),
+                                           visual['visual_embeds'][i:i + 1],
+                                           samples[i:i + 1])
         alone = model._llm_forward(one, output_hidden_states=True
                                    ).hidden_states[-1][0]
         pos = one['token_ids'][0] == model.task_token_ids['region']
@@ -77,7 +79,8 @@ def test_batched_generation_equals_one_by_one():
     data = model.data_preprocessor(batch(samples), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
     prompts = [
-        model.splicer.embed(model.splice_modules(), 
+        model.splicer.embed(
+            model.splice_modules(),
             model.prompt.encode_prompt(tok, s.conversation),
             visual['visual_embeds'][i], s)[0] for i, s in enumerate(samples)
     ]
@@ -116,7 +119,8 @@ def test_box_prompt_is_encoded_at_its_placeholder():
     sample = tracking_sample([[8., 4., 24., 20.]])
     ids = model.prompt.encode_prompt(tok, sample.conversation)
     visual = torch.zeros(model.connector.num_queries, 64)
-    embeds, token_ids = model.splicer.embed(model.splice_modules(), ids, visual, sample)
+    embeds, token_ids = model.splicer.embed(model.splice_modules(), ids,
+                                            visual, sample)
     expected = model.box_prompt_encoder.mlp(
         torch.tensor([16 / 32, 12 / 32, 16 / 32, 16 / 32]))
     assert torch.allclose(embeds[token_ids == box_id][0], expected)
@@ -125,7 +129,8 @@ def test_box_prompt_is_encoded_at_its_placeholder():
     sum(model(**data, mode='loss').values()).backward()
     assert model.box_prompt_encoder.mlp[0].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='1 <track_box> placeholder'):
-        model.splicer.embed(model.splice_modules(), ids, visual, tracking_sample(None))
+        model.splicer.embed(model.splice_modules(), ids, visual,
+                            tracking_sample(None))
 
 
 def test_tokens_are_added_in_the_official_order():
@@ -142,7 +147,8 @@ def test_bos_enters_as_its_embedding_row():
     sample = chat_sample()
     ids = model.prompt.encode_prompt(model.tokenizer, sample.conversation)
     assert ids[0] == model.tokenizer.bos_token_id
-    embeds, _ = model.splicer.embed(model.splice_modules(), ids, torch.zeros(4, 64))
+    embeds, _ = model.splicer.embed(model.splice_modules(), ids,
+                                    torch.zeros(4, 64))
     table = model.llm.get_input_embeddings().weight
     assert torch.equal(embeds[0], table[model.tokenizer.bos_token_id])
 

@@ -74,7 +74,8 @@ def test_task_embeddings_match_single_sample_forward(model):
     model.eval()
     data = model.data_preprocessor(batch(samples), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    full = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'], samples)
+    full = model.splicer.training_batch(model.splice_modules(),
+                                        visual['visual_embeds'], samples)
     hidden = model.llm(inputs_embeds=full['inputs_embeds'],
                        attention_mask=full['attention_mask'],
                        output_hidden_states=True).hidden_states[-1]
@@ -82,8 +83,9 @@ def test_task_embeddings_match_single_sample_forward(model):
         hidden, full['token_ids'], model.task_token_ids['region'])
     assert indices == [1, 2]
     for i, emb in zip(indices, embeddings):
-        one = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'][i:i + 1],
-                                      samples[i:i + 1])
+        one = model.splicer.training_batch(model.splice_modules(),
+                                           visual['visual_embeds'][i:i + 1],
+                                           samples[i:i + 1])
         alone = model.llm(inputs_embeds=one['inputs_embeds'],
                           output_hidden_states=True).hidden_states[-1][0]
         pos = (one['token_ids'][0] == model.task_token_ids['region'])
@@ -95,8 +97,9 @@ def test_task_embeddings_match_single_sample_forward(model):
 def test_labels_mask_prompt_and_visual_tokens(model):
     data = model.data_preprocessor(batch([region_sample()]), False)
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    full = model.splicer.training_batch(model.splice_modules(), visual['visual_embeds'],
-                                   data['data_samples'])
+    full = model.splicer.training_batch(model.splice_modules(),
+                                        visual['visual_embeds'],
+                                        data['data_samples'])
     labels, ids = full['labels'][0], full['token_ids'][0]
     learned = model.tokenizer.decode(labels[labels != IGNORE_INDEX])
     assert learned.replace(' ', '') == 'itishere<box_begin><boxes>.</s>'
@@ -198,9 +201,10 @@ def test_generation_routes_task_token_to_head(model):
     # The box equals the head applied to the hidden state at the task token
     # of a teacher-forced forward of prompt + begin + task token.
     visual = model.encode_video(data['inputs'], data['data_samples'])
-    ids = model.prompt.encode_prompt(tok, sample.conversation) + [
-        begin, model.task_token_ids['region']]
-    embeds, _ = model.splicer.embed(model.splice_modules(), ids, visual['visual_embeds'][0])
+    ids = model.prompt.encode_prompt(
+        tok, sample.conversation) + [begin, model.task_token_ids['region']]
+    embeds, _ = model.splicer.embed(model.splice_modules(), ids,
+                                    visual['visual_embeds'][0])
     hidden = model.llm(inputs_embeds=embeds[None],
                        output_hidden_states=True).hidden_states[-1][0, -1]
     head = model.heads.region

@@ -114,9 +114,10 @@ def test_llm_logits_match_release_after_vocab_reordering(model, official, g):
     base = [5, 17, 42, 101]
     src_ids = torch.tensor([base + [src[t] for t in shared]])
     dst_ids = torch.tensor([base + [ours_tokens[t] for t in shared]])
-    model.load_state_dict(heads_of(model, videochat_tpo_to_tpo.convert_videochat_tpo(
+    converted = videochat_tpo_to_tpo.convert_videochat_tpo(
         official, src_tokens=src, dst_tokens=ours_tokens,
-        dst_vocab_size=vocab_rows(model)).state_dict))
+        dst_vocab_size=vocab_rows(model))
+    model.load_state_dict(heads_of(model, converted.state_dict))
     with torch.no_grad():
         ref = lm(input_ids=src_ids).logits[0]
         ours = model.llm(input_ids=dst_ids).logits[0]
@@ -177,7 +178,8 @@ def test_unmapped_keys_are_reported(converted, official):
         src_tokens={'<a>': 7, '<b>': 8}, dst_tokens={'<a>': 7},
         dst_vocab_size=8)
     assert any('<b>' in n and 'dropped' in n for n in res.notes)
-    odd = videochat_tpo_to_tpo.convert_videochat_tpo({'foo.bar': torch.zeros(1)})
+    odd = videochat_tpo_to_tpo.convert_videochat_tpo(
+        {'foo.bar': torch.zeros(1)})
     assert odd.unmapped == {'unknown: no conversion rule': ['foo.bar']}
     assert 'foo.bar' in odd.report()
 

@@ -117,7 +117,8 @@ def main(argv=None) -> dict:
             dict(inputs=[frames[0]], data_samples=[sample]), False)
         visual = model.encode_video(data['inputs'], data['data_samples'])
         ids = model.prompt.encode_prompt(tokenizer, sample.conversation)
-        prompt = model.splicer.embed(model.splice_modules(), ids, visual['visual_embeds'][0], sample)[0]
+        prompt = model.splicer.embed(model.splice_modules(), ids,
+                                     visual['visual_embeds'][0], sample)[0]
         head_inputs = {key: visual[key] for key in head.extra_inputs}
 
     def head_path():

@@ -12,8 +12,9 @@ def test_qformer_parity_with_transformers(g):
     from transformers import (InstructBlipQFormerConfig,
                               InstructBlipQFormerModel)
     qcfg = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-                intermediate_size=64, vocab_size=50, cross_attention_frequency=2,
-                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+                intermediate_size=64, vocab_size=50,
+                cross_attention_frequency=2, hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0)
     gen = torch.Generator().manual_seed(3)
     visual = torch.randn(2, 12, 24, generator=gen)
     ids = torch.randint(1, 50, (2, 6), generator=gen)

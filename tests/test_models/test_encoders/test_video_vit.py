@@ -101,7 +101,8 @@ def test_sinusoid_table_values():
     assert table.shape == (4, 6)
     assert torch.allclose(table[0], torch.tensor([0., 1, 0, 1, 0, 1]))
     assert torch.isclose(table[2, 0], torch.sin(torch.tensor(2.)))
-    assert torch.isclose(table[3, 3], torch.cos(torch.tensor(3 / 10000**(2 / 6))))
+    assert torch.isclose(table[3, 3],
+                         torch.cos(torch.tensor(3 / 10000**(2 / 6))))
 
 
 def test_3d_table_is_separable():

@@ -63,8 +63,8 @@ class MultimodalSplicer:
                  prompt: PromptTemplate, task_token_ids: Dict[str, int],
                  box_prompts: bool, padding_side: str = 'right') -> None:
         if padding_side not in ('left', 'right'):
-            raise ValueError(
-                f"padding_side must be 'left' or 'right', got {padding_side!r}")
+            raise ValueError("padding_side must be 'left' or 'right', got "
+                             f'{padding_side!r}')
         self.tokenizer = tokenizer
         self.prompt = prompt
         self.task_token_ids = dict(task_token_ids)

@@ -51,7 +51,9 @@ def checkpoint_files(path: str) -> List[str]:
         with open(path) as f:
             weight_map = json.load(f)['weight_map']
         folder = osp.dirname(path)
-        return [osp.join(folder, f) for f in dict.fromkeys(weight_map.values())]
+        return [
+            osp.join(folder, f) for f in dict.fromkeys(weight_map.values())
+        ]
     return [path]
 
 

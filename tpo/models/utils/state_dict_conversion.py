@@ -69,7 +69,8 @@ class ConversionResult:
         all)."""
         lines = [f'mapped {len(self.renamed)} keys']
         total = len(self.unmapped_keys())
-        lines.append(f'not mapped: {total} keys' + ('' if total else ' (none)'))
+        lines.append(f'not mapped: {total} keys' +
+                     ('' if total else ' (none)'))
         for reason, keys in self.unmapped.items():
             lines.append(f'  [{reason}]')
             by_prefix: Dict[str, List[str]] = OrderedDict()
@@ -137,7 +138,8 @@ def remap_vocab_rows(weight: torch.Tensor, src_tokens: Mapping[str, int],
         if src_id is not None and src_id < weight.shape[0]:
             out[dst_id] = weight[src_id]
         else:
-            notes.append(f'{token} (id {dst_id}) is new: mean of the base rows')
+            notes.append(
+                f'{token} (id {dst_id}) is new: mean of the base rows')
     for token, src_id in src_tokens.items():
         if token not in dst_tokens:
             notes.append(f'{token} (official id {src_id}) has no token in the '

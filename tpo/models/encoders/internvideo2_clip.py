@@ -20,6 +20,7 @@ from torch import nn
 
 from tpo.registry import MODELS
 from tpo.utils.local_files import require_local_path
+from ..layers import FeedForward
 from ..utils.pretrained import load_pretrained
 
 WEIGHTS_SOURCE = ('OpenGVLab/InternVideo2-CLIP-1B-224p-f8 (1B_clip.pth; '
@@ -75,18 +76,6 @@ class Attention(nn.Module):
         return self.proj((attn @ v).transpose(1, 2).reshape(bsz, num, dims))
 
 
-class Mlp(nn.Module):
-
-    def __init__(self, dims: int, hidden_dims: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dims, hidden_dims)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dims, dims)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class Block(nn.Module):
 
     def __init__(self, dims: int, num_heads: int, mlp_ratio: float,
@@ -96,7 +85,7 @@ class Block(nn.Module):
         self.attn = Attention(dims, num_heads, qkv_bias)
         self.ls1 = LayerScale(dims, init_value)
         self.norm2 = RMSNorm(dims)
-        self.mlp = Mlp(dims, int(dims * mlp_ratio))
+        self.mlp = FeedForward(dims, int(dims * mlp_ratio))
         self.ls2 = LayerScale(dims, init_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

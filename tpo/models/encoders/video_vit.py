@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from tpo.registry import MODELS
+from ..layers import FeedForward
 from ..utils.pretrained import load_pretrained
 
 
@@ -156,19 +157,6 @@ class Attention(nn.Module):
         return self.proj(x.transpose(1, 2).reshape(b, n, d))
 
 
-class Mlp(nn.Module):
-    """The two-layer GELU feed-forward block of a ViT."""
-
-    def __init__(self, dims: int, hidden_dims: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dims, hidden_dims)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden_dims, dims)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
-
-
 class Block(nn.Module):
     """A pre-norm transformer block."""
 
@@ -178,7 +166,7 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(dims, eps=norm_eps)
         self.attn = Attention(dims, num_heads, qkv_bias)
         self.norm2 = nn.LayerNorm(dims, eps=norm_eps)
-        self.mlp = Mlp(dims, int(dims * mlp_ratio))
+        self.mlp = FeedForward(dims, int(dims * mlp_ratio))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))

@@ -1,7 +1,7 @@
 """Generic building blocks of the heads (no task logic)."""
 from .attention import ProjectionFreeAttention
 from .drop_path import SequenceDropPath
-from .mlp import MLP
+from .mlp import MLP, FeedForward
 from .positional_encoding import (LearnedPositionalEncoding, interleaved_sine,
                                   normalized_sine_positions,
                                   span_sine_embedding)
@@ -10,7 +10,7 @@ from .transformer import (InputProjectionLayer, TransformerEncoder,
                           build_activation)
 
 __all__ = [
-    'ProjectionFreeAttention', 'SequenceDropPath', 'MLP',
+    'ProjectionFreeAttention', 'SequenceDropPath', 'MLP', 'FeedForward',
     'LearnedPositionalEncoding', 'interleaved_sine',
     'normalized_sine_positions', 'span_sine_embedding',
     'InputProjectionLayer', 'TransformerEncoder', 'TransformerEncoderLayer',

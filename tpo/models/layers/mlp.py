@@ -1,5 +1,6 @@
-"""The multi-layer perceptron the official heads use (keys
-``layers.{i}.weight``, so released weights map one-to-one)."""
+"""The multi-layer perceptrons of the official heads (keys
+``layers.{i}.weight``) and of ViT blocks (keys ``fc1``, ``fc2``, as timm's
+``Mlp``), so released weights map one-to-one."""
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -21,3 +22,16 @@ class MLP(nn.Module):
             if i < len(self.layers) - 1:
                 x = F.relu(x)
         return x
+
+
+class FeedForward(nn.Module):
+    """The two-layer GELU feed-forward block of a ViT."""
+
+    def __init__(self, dims: int, hidden_dims: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dims, hidden_dims)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dims, dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))

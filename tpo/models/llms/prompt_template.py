@@ -59,18 +59,29 @@ class PromptTemplate:
             text = self.system.format(instruction=instruction) + text
         return self._ids(tokenizer, text + self.assistant_open)
 
+    def _start(self, tokenizer: PreTrainedTokenizerBase,
+               instruction: str) -> List[int]:
+        """The ids before the first turn."""
+        return [tokenizer.bos_token_id] \
+            if tokenizer.bos_token_id is not None else []
+
+    def _turn_prompt(self, tokenizer: PreTrainedTokenizerBase, index: int,
+                     question: str, answer_prefix: str,
+                     instruction: str) -> List[int]:
+        """The ids of turn ``index`` up to where its answer begins."""
+        return self._prefix(tokenizer, index, question, instruction) + \
+            self._ids(tokenizer, answer_prefix)
+
     def encode(self, tokenizer: PreTrainedTokenizerBase,
                turns: Sequence[dict],
                answer_prefix: str = '',
                instruction: str = '') -> Tuple[List[int], List[int]]:
         """Token ids and labels of a whole conversation (training)."""
-        ids = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None \
-            else []
+        ids = self._start(tokenizer, instruction)
         labels = [IGNORE_INDEX] * len(ids)
         for i, turn in enumerate(turns):
-            prompt = self._prefix(tokenizer, i, turn['question'],
-                                  instruction)
-            prompt += self._ids(tokenizer, answer_prefix)
+            prompt = self._turn_prompt(tokenizer, i, turn['question'],
+                                       answer_prefix, instruction)
             answer = self._ids(tokenizer,
                                turn['answer'] + self.assistant_close)
             ids += prompt + answer
@@ -83,6 +94,6 @@ class PromptTemplate:
                       instruction: str = '') -> List[int]:
         """Token ids that end where the model must answer the last turn."""
         ids, _ = self.encode(tokenizer, turns[:-1], instruction=instruction)
-        prompt = self._prefix(tokenizer, len(turns) - 1,
-                              turns[-1]['question'], instruction)
-        return ids + prompt + self._ids(tokenizer, answer_prefix)
+        return ids + self._turn_prompt(tokenizer, len(turns) - 1,
+                                       turns[-1]['question'], answer_prefix,
+                                       instruction)

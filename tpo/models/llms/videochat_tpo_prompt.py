@@ -16,12 +16,12 @@ Not reproduced: the app adds ``" The video contains N frames sampled at
 layout (the answer tokenized after the question turn, then ``</s>``) is
 this toolkit's.
 """
-from typing import List, Sequence, Tuple
+from typing import List
 
 from transformers import PreTrainedTokenizerBase
 
 from tpo.registry import PROMPT_TEMPLATES
-from .prompt_template import IGNORE_INDEX, PromptTemplate
+from .prompt_template import PromptTemplate
 
 
 @PROMPT_TEMPLATES.register_module()
@@ -58,37 +58,16 @@ class VideoChatTPOPromptTemplate(PromptTemplate):
         """One piece as the release tokenizes it: BOS, then the text."""
         return [tokenizer.bos_token_id] + self._ids(tokenizer, text)
 
-    def _video_turn(self, tokenizer, instruction: str) -> List[int]:
+    def _start(self, tokenizer: PreTrainedTokenizerBase,
+               instruction: str) -> List[int]:
         return (self._segment(tokenizer, instruction + self.video_open) +
                 [tokenizer.convert_tokens_to_ids(self.video_token)] +
                 self._segment(tokenizer, self.video_close))
 
-    def _question(self, tokenizer, question: str,
-                  answer_prefix: str = '') -> List[int]:
+    def _turn_prompt(self, tokenizer: PreTrainedTokenizerBase, index: int,
+                     question: str, answer_prefix: str,
+                     instruction: str) -> List[int]:
         return self._segment(
             tokenizer,
             self.user.format(question=question) +
             (answer_prefix or self.assistant_open))
-
-    def encode(self, tokenizer: PreTrainedTokenizerBase,
-               turns: Sequence[dict],
-               answer_prefix: str = '',
-               instruction: str = '') -> Tuple[List[int], List[int]]:
-        ids = self._video_turn(tokenizer, instruction)
-        labels = [IGNORE_INDEX] * len(ids)
-        for turn in turns:
-            prompt = self._question(tokenizer, turn['question'],
-                                    answer_prefix)
-            answer = self._ids(tokenizer,
-                               turn['answer'] + self.assistant_close)
-            ids += prompt + answer
-            labels += [IGNORE_INDEX] * len(prompt) + answer
-        return ids, labels
-
-    def encode_prompt(self, tokenizer: PreTrainedTokenizerBase,
-                      turns: Sequence[dict],
-                      answer_prefix: str = '',
-                      instruction: str = '') -> List[int]:
-        ids, _ = self.encode(tokenizer, turns[:-1], instruction=instruction)
-        return ids + self._question(tokenizer, turns[-1]['question'],
-                                    answer_prefix)

@@ -52,12 +52,14 @@ def test_colours_are_unique_and_guests_stay_on_the_clip_grid():
 
 def test_whole_video_never_overlaps_a_query_by_half(world, gt):
     for split in ('train', 'val'):
-        with open(f'{world}/qvhighlights/highlight_{split}_release.jsonl') as f:
+        path = f'{world}/qvhighlights/highlight_{split}_release.jsonl'
+        with open(path) as f:
             rows = [json.loads(line) for line in f]
         assert rows
         for row in rows:
             video = gt[row['vid']]
-            covered = sum(end - start for start, end in row['relevant_windows'])
+            covered = sum(end - start
+                          for start, end in row['relevant_windows'])
             assert 2 * covered < row['duration']
             # the query names an object that is visible in its windows
             obj = next(o for o in video['objects']

@@ -18,7 +18,7 @@ BASELINES = {
     'blind': {'mvbench/Avg': 30.0, 'refcoco/Acc@0.5': 3.0,
               'temporal/R@1,IoU=0.5': 45.0, 'rvos/J&F': 14.8,
               'tracking/AUC': 48.3},
-    'full_frame': {'rvos/J&F': 9.6},
+    'full_frame': {'rvos/J&F': 9.6, 'tracking/AUC': 30.0},
     'chance': {'mvbench/Avg': 27.2},
 }
 
@@ -67,6 +67,8 @@ def test_baseline_predictions(baseline, filled):
                                torch.tensor([[0.0, 12.0, 1.0]]))
     assert bool(sample.pred_masks.all()) is filled
     assert not filled or sample.pred_masks.shape == (3, 100, 200)
+    track_box = [0.0, 0.0, 200.0, 100.0] if filled else \
+        [10.0, 20.0, 40.0, 40.0]
     torch.testing.assert_close(sample.pred_track_bboxes,
-                               torch.tensor([[10.0, 20.0, 40.0, 40.0]] * 3))
+                               torch.tensor([track_box] * 3))
     assert sample.pred_text == 'A'

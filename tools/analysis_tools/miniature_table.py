@@ -43,7 +43,8 @@ TARGETS = (
            (('no mask', 'blind'), ('full frame', 'full_frame')),
            min_value=60),
     Target('tracking AUC', ('tracking/AUC', ),
-           (('first box held still', 'blind'), ), min_gain=10),
+           (('first box held still', 'blind'),
+            ('full-frame box', 'full_frame')), min_gain=10),
 )
 
 

@@ -8,7 +8,8 @@ Each baseline fills every prediction a metric reads:
 - ``blind``: the mean training box (``mean_box_baseline.py``), the whole
   video as the moment, no mask, the tracking prompt's box held still in
   every frame, option A of every multiple-choice question;
-- ``full_frame``: the same with a mask covering the whole frame.
+- ``full_frame``: the same with a mask covering the whole frame, and the
+  whole frame as the tracking box.
 
 ``mvbench/chance`` is the expected accuracy of a uniformly random option.
 """
@@ -44,9 +45,10 @@ def fill_predictions(sample, mean_box: np.ndarray, baseline: str) -> None:
         sample.pred_masks = fill(sample.gt_masks)
     if 'prompt_bboxes' in sample:
         x1, y1, x2, y2 = sample.prompt_bboxes[0].tolist()
+        box = [0.0, 0.0, width, height] if baseline == 'full_frame' else \
+            [x1, y1, x2 - x1, y2 - y1]
         sample.pred_track_bboxes = torch.tensor(
-            [[x1, y1, x2 - x1, y2 - y1]]).repeat(
-                len(sample.gt_track_bboxes), 1)
+            [box], dtype=torch.float32).repeat(len(sample.gt_track_bboxes), 1)
     sample.pred_text = 'A'
 
 

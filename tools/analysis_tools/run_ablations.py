@@ -262,47 +262,17 @@ def result_file(args, row: str, seed: int) -> str:
 
 
 def trivial_metrics(args) -> Dict[str, float]:
-    """The test metrics of predictions that look at no video: the mean
-    training box (``tools/analysis_tools/mean_box_baseline.py``), the whole
-    video as the moment, the tracking prompt's box held still in every
-    frame, no mask, and option A of every multiple-choice question."""
-    import torch
-    from analysis_tools.mean_box_baseline import (normalised_cxcywh,
-                                                  region_items)
-    from mmengine.evaluator import Evaluator
-    from mmengine.registry import init_default_scope
-
-    from tpo.registry import DATASETS
+    """The test metrics of predictions that look at no video
+    (``trivial_baselines.py``'s ``blind`` baseline: the mean training box,
+    the whole video as the moment, the tracking prompt's box held still in
+    every frame, no mask, and option A of every multiple-choice
+    question)."""
+    from analysis_tools.trivial_baselines import \
+        trivial_metrics as baseline_metrics
     cfg = _load('tpo_full')
     if args.quick:
         cfg.merge_from_dict(quick_options(cfg))
-    init_default_scope(cfg.default_scope)
-    cx, cy, w, h = np.mean([
-        normalised_cxcywh(item)
-        for item in region_items(cfg.train_dataloader.dataset)
-    ], 0)
-    evaluator = Evaluator([
-        m for m in cfg.test_evaluator if m['type'] != 'TaskAssignAccuracy'
-    ])
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    for i in range(len(dataset)):
-        sample = dataset[i]['data_samples']
-        height, width = sample.ori_shape[:2]
-        sample.pred_bboxes = torch.tensor(
-            [[(cx - w / 2) * width, (cy - h / 2) * height,
-              (cx + w / 2) * width, (cy + h / 2) * height]])
-        sample.pred_windows = torch.tensor([[0.0, sample.get('duration', 0),
-                                             1.0]])
-        if 'gt_masks' in sample:
-            sample.pred_masks = torch.zeros_like(sample.gt_masks)
-        if 'prompt_bboxes' in sample:
-            x1, y1, x2, y2 = sample.prompt_bboxes[0].tolist()
-            sample.pred_track_bboxes = torch.tensor(
-                [[x1, y1, x2 - x1, y2 - y1]]).repeat(
-                    len(sample.gt_track_bboxes), 1)
-        sample.pred_text = 'A'
-        evaluator.process([sample])
-    return evaluator.evaluate(len(dataset))
+    return baseline_metrics(cfg, ('blind', ))['blind']
 
 
 def run_job(args, row: str, seed: int) -> dict:

@@ -15,7 +15,7 @@ from .render import RenderedVideo, render_video
 from .scene import COLORS, sample_scene
 from .video_io import write_mp4
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SPLITS = ('train', 'val')
 DEFAULT_NUM_VIDEOS = {'train': 400, 'val': 100}
 MIN_VISIBLE_S = 1  # every object is visible for at least this long

@@ -28,11 +28,6 @@ MOTION_PHRASES = {
     'vertical': 'moving up and down',
     'static': 'that does not move',
 }
-MOTION_PHRASES_PLURAL = {
-    'horizontal': 'moving left and right',
-    'vertical': 'moving up and down',
-    'static': 'that do not move',
-}
 MOTION_ANSWERS = {
     'horizontal': 'It moves left and right.',
     'vertical': 'It moves up and down.',
@@ -57,8 +52,6 @@ MEVIS_SHAPE_MOTION = 'the {shape} {motion}'
 MEVIS_COLOR_MOTION = 'the {color} object {motion}'
 MEVIS_MOTION = 'the object {motion}'
 MEVIS_FULL_MOTION = 'the {color} {shape} {motion}'
-MEVIS_GROUP = 'the objects {motion}'
-MEVIS_APPEARS = 'the {color} {shape} that appears later'
 MEVIS_LEAVES = 'the {color} {shape} that leaves before the end'
 
 # VideoChat2-IT conversations.
@@ -77,6 +70,23 @@ COLOR_QUESTION = 'What color is the {shape}?'
 COLOR_MOTION_QUESTION = 'What color is the {shape} {motion}?'
 COLOR_ANSWER = 'It is {color}.'
 MOTION_QUESTION = 'How does the {color} {shape} move?'
+WHERE_QUESTION = 'Where is the {color} {shape}?'
+WHERE_ANSWER = 'It is {place}.'
+#: Thirds of the frame (row, column) -> place phrase.
+PLACES = {
+    (0, 0): 'at the top left', (0, 1): 'at the top',
+    (0, 2): 'at the top right', (1, 0): 'on the left',
+    (1, 1): 'in the middle', (1, 2): 'on the right',
+    (2, 0): 'at the bottom left', (2, 1): 'at the bottom',
+    (2, 2): 'at the bottom right',
+}
+WHEN_QUESTION = 'When can the {color} {shape} be seen?'
+#: Thirds of the video holding the centre of an object's window, or the
+#: whole video -> answer.
+WHEN_ANSWERS = {
+    'whole': 'During the whole video.', 0: 'At the start.',
+    1: 'In the middle.', 2: 'At the end.',
+}
 
 # MVBench questions and candidate sets.
 MOVING_COUNT_QUESTION = 'How many objects are moving in the video?'
@@ -92,15 +102,16 @@ LASOT_NLP = '{color} {shape} {motion}'
 
 _TEXTS = (COLOR_WORDS, SHAPE_WORDS, DIRECTIONS, NUMBER_WORDS, DIGITS,
           SIZE_WORDS, ARTICLES, tuple(POSITIONS.values()),
-          tuple(MOTION_PHRASES.values()), tuple(
-              MOTION_PHRASES_PLURAL.values()), tuple(MOTION_ANSWERS.values()),
+          tuple(MOTION_PHRASES.values()), tuple(MOTION_ANSWERS.values()),
+          tuple(PLACES.values()), tuple(WHEN_ANSWERS.values()),
           QVH_APPEAR, QVH_MOVE, REF_NAME, REF_POSITION, REF_SIZE, REF_COLOR,
           (MEVIS_SHAPE_MOTION, MEVIS_COLOR_MOTION, MEVIS_MOTION,
-           MEVIS_FULL_MOTION, MEVIS_GROUP, MEVIS_APPEARS,
-           MEVIS_LEAVES), CAPTION_INSTRUCTIONS, QA_INSTRUCTIONS,
+           MEVIS_FULL_MOTION, MEVIS_LEAVES), CAPTION_INSTRUCTIONS,
+          QA_INSTRUCTIONS,
           (CAPTION, CAPTION_ITEM, CAPTION_APPEARS, CAPTION_LEAVES,
            COUNT_QUESTION, COUNT_ANSWER, COLOR_QUESTION, COLOR_MOTION_QUESTION,
-           COLOR_ANSWER, MOTION_QUESTION, MOVING_COUNT_QUESTION,
+           COLOR_ANSWER, MOTION_QUESTION, WHERE_QUESTION, WHERE_ANSWER,
+           WHEN_QUESTION, MOVING_COUNT_QUESTION,
            MOVING_DIRECTION_QUESTION, NOT_MOVING, MOVING_ATTRIBUTE_QUESTION,
            EXISTENCE_QUESTION, LASOT_NLP), EXISTENCE_CANDIDATES)
 

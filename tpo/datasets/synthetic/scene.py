@@ -20,10 +20,18 @@ BACKGROUND: Tuple[int, int, int] = (110, 110, 110)
 
 # Sampling ranges; sizes and speeds are fractions of the frame's short side.
 SIZE_RANGE = (0.2, 0.4)
-SPEED_RANGE = (0.05, 0.15)  # per second
+# Fast enough that a moving object travels about its own size between two
+# of 8 frames sampled from a video: motion is visible to a tiny video model
+# and holding the first box still is a weak tracker.
+SPEED_RANGE = (0.1, 0.25)  # per second
 MOTION_PROBS = (0.375, 0.375, 0.25)
+# An object that is only in the video for a while ("guest") enters and
+# leaves on the 2-s clip grid of QVHighlights, for WINDOW_CLIPS clips, and
+# stays for less than half of the video (so that the whole video is a poor
+# answer to "when is it visible?").
 PARTIAL_WINDOW_PROB = 0.4
-MIN_WINDOW_S = 3
+CLIP_S = 2
+WINDOW_CLIPS = (1, 2)
 
 
 def direction_of(velocity: Sequence[float]) -> Optional[str]:
@@ -113,10 +121,15 @@ def sample_scene(rng: np.random.Generator, video_id: str,
                  size: Tuple[int, int], fps: int, duration_range: Tuple[int,
                                                                         int],
                  num_objects_range: Tuple[int, int]) -> Scene:
-    """Draw a random scene whose ``(colour, shape)`` pairs are unique.
+    """Draw a random scene whose objects have distinct colours.
 
     Durations are drawn from the even seconds of ``duration_range`` so that
-    a video splits into whole 2-s clips.
+    a video splits into whole 2-s clips. With probability
+    :data:`PARTIAL_WINDOW_PROB` an object is only present for 1 or 2 whole
+    clips (:data:`WINDOW_CLIPS`) that cover less than half of the video.
+    Colours are unique within a video, so the colour alone tells its objects
+    apart; shapes repeat at random (a tiny model learns colours much faster
+    than shapes).
     """
     height, width = size
     short = min(height, width)
@@ -127,12 +140,13 @@ def sample_scene(rng: np.random.Generator, video_id: str,
     num_frames = int(rng.choice(durations)) * fps
     num_objects = int(
         rng.integers(num_objects_range[0], num_objects_range[1] + 1))
-    pairs = [(color, shape) for color in COLORS for shape in SHAPES]
-    picks = rng.choice(len(pairs), size=num_objects, replace=False)
-    min_window = min(num_frames, MIN_WINDOW_S * fps)
+    colors = rng.choice(len(COLORS), size=num_objects, replace=False)
+    shapes = rng.integers(len(SHAPES), size=num_objects)
+    num_clips = num_frames // (CLIP_S * fps)
+    window_clips = [n for n in WINDOW_CLIPS if 2 * n < num_clips]
     objects = []
-    for obj_id, pick in enumerate(picks):
-        color, shape = pairs[pick]
+    for obj_id, (color, shape) in enumerate(zip(colors, shapes)):
+        color, shape = list(COLORS)[color], SHAPES[shape]
         side = int(round(rng.uniform(*SIZE_RANGE) * short))
         start = (round(float(rng.uniform(side / 2, width - side / 2)), 3),
                  round(float(rng.uniform(side / 2, height - side / 2)), 3))
@@ -145,10 +159,11 @@ def sample_scene(rng: np.random.Generator, video_id: str,
             'static': (0.0, 0.0)
         }[motion]
         appear, disappear = 0, num_frames
-        if rng.random() < PARTIAL_WINDOW_PROB:
-            length = int(rng.integers(min_window, num_frames + 1))
-            appear = int(rng.integers(0, num_frames - length + 1))
-            disappear = appear + length
+        if rng.random() < PARTIAL_WINDOW_PROB and window_clips:
+            length = int(rng.choice(window_clips))
+            first = int(rng.integers(0, num_clips - length + 1))
+            appear = first * CLIP_S * fps
+            disappear = (first + length) * CLIP_S * fps
         objects.append(
             SceneObject(obj_id, shape, color, side, start, velocity, appear,
                         disappear))

@@ -18,7 +18,7 @@ from .. import language
 from ..render import RenderedVideo
 from ..video_io import write_jpeg
 
-VIDEOS_PER_SEQUENCE = 4  # every 4th video of a split becomes a sequence
+VIDEOS_PER_SEQUENCE = 2  # every 2nd video of a split becomes a sequence
 SET_FILES = {'train': 'training_set.txt', 'val': 'testing_set.txt'}
 
 

@@ -15,15 +15,20 @@ import numpy as np
 
 from .. import language
 from ..render import RenderedVideo
-from ..scene import MOTIONS
 from ..video_io import write_jpeg
 from .rle import encode_masks
 
 
 def _expressions(video: RenderedVideo, rng: np.random.Generator) -> List[dict]:
-    """A motion expression per object (naming its shape, colour or neither
-    when that still identifies it), one per group of objects sharing a
-    motion, and one per late entry or early exit."""
+    """A motion expression per object that is in the video from its first
+    frame (naming its shape, colour or neither when that still identifies
+    it), and one more for such an object that leaves before the end.
+
+    Every expression refers to one object that is there when a clip
+    starts: the mask head prompts SAM2 on a clip's first frame with one
+    object, so an object that enters later, or a group of objects, could
+    not be segmented from that prompt.
+    """
     scene = video.scene
     objects = scene.objects
 
@@ -36,27 +41,15 @@ def _expressions(video: RenderedVideo, rng: np.random.Generator) -> List[dict]:
                    (language.MEVIS_COLOR_MOTION, ('color', 'motion')),
                    (language.MEVIS_MOTION, ('motion', )))
     expressions = []
-    for obj in objects:
+    present = [obj for obj in objects if obj.appear == 0]
+    for obj in present:
         options = [t for t, attrs in identifying if unique(obj, attrs)]
         options = options or [language.MEVIS_FULL_MOTION]
         expressions.append(
             dict(
                 exp=language.fill(rng.choice(options), obj),
                 obj_id=[obj.obj_id]))
-    for motion in MOTIONS:
-        group = [obj.obj_id for obj in objects if obj.motion == motion]
-        if len(group) >= 2:
-            expressions.append(
-                dict(
-                    exp=language.MEVIS_GROUP.format(
-                        motion=language.MOTION_PHRASES_PLURAL[motion]),
-                    obj_id=group))
-    for obj in objects:
-        if language.appears_later(obj, scene):
-            expressions.append(
-                dict(
-                    exp=language.fill(language.MEVIS_APPEARS, obj),
-                    obj_id=[obj.obj_id]))
+    for obj in present:
         if language.leaves_early(obj, scene):
             expressions.append(
                 dict(

@@ -48,8 +48,52 @@ def _color_question(video: RenderedVideo,
     return []
 
 
+def _where_question(video: RenderedVideo,
+                    rng: np.random.Generator) -> List[dict]:
+    """Ask where an object that does not move is (thirds of the frame)."""
+    scene = video.scene
+    still = [i for i, obj in enumerate(scene.objects)
+             if obj.motion == 'static']
+    if not still:
+        return []
+    idx = int(rng.choice(still))
+    obj = scene.objects[idx]
+    row = min(2, int(3 * obj.start[1] / scene.height))
+    col = min(2, int(3 * obj.start[0] / scene.width))
+    return [
+        dict(
+            i=rng.choice(language.QA_INSTRUCTIONS),
+            q=language.fill(language.WHERE_QUESTION, obj),
+            a=language.WHERE_ANSWER.format(place=language.PLACES[row, col]))
+    ]
+
+
+def _when_question(video: RenderedVideo,
+                   rng: np.random.Generator) -> List[dict]:
+    """Ask when an object can be seen: an object that is only there for a
+    while if there is one (the third of the video holding the centre of its
+    window), else any (the whole video)."""
+    scene = video.scene
+    guests = [obj for obj in scene.objects
+              if obj.disappear - obj.appear < scene.num_frames]
+    obj = guests[rng.integers(len(guests))] if guests else \
+        scene.objects[rng.integers(len(scene.objects))]
+    if guests:
+        centre = (obj.appear + obj.disappear) / 2
+        key = min(2, int(3 * centre / scene.num_frames))
+    else:
+        key = 'whole'
+    return [
+        dict(
+            i=rng.choice(language.QA_INSTRUCTIONS),
+            q=language.fill(language.WHEN_QUESTION, obj),
+            a=language.WHEN_ANSWERS[key])
+    ]
+
+
 def build_item(video: RenderedVideo, rng: np.random.Generator) -> dict:
-    """A caption turn, then questions on the count, a colour and a motion."""
+    """A caption turn, then questions on the count, a colour, a motion, the
+    place of a still object and when an object can be seen."""
     objects = video.scene.objects
     mover = objects[rng.integers(len(objects))]
     qa = [
@@ -67,6 +111,8 @@ def build_item(video: RenderedVideo, rng: np.random.Generator) -> dict:
             i=rng.choice(language.QA_INSTRUCTIONS),
             q=language.fill(language.MOTION_QUESTION, mover),
             a=language.MOTION_ANSWERS[mover.motion]),
+        *_where_question(video, rng),
+        *_when_question(video, rng),
     ]
     return dict(video=f'{video.scene.video_id}.mp4', QA=qa)
 

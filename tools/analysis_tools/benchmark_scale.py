@@ -89,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--steps', type=int, default=10,
                         help='timed training iterations')
     parser.add_argument('--warmup', type=int, default=3,
-                        help='untimed iterations first')
+                        help='untimed iterations (--infer: runs) first')
     parser.add_argument('--repeats', type=int, default=10,
                         help='--infer: timed runs of each path')
     parser.add_argument('--micro-batch', type=int,
@@ -163,13 +163,18 @@ def zero_stage(cfg) -> int:
     return int((strategy.get('zero_optimization') or {}).get('stage', 0))
 
 
-def memory_estimate(arch: dict, run: dict, cfg, gpus: int) -> dict:
+def memory_estimate(arch: dict, run: dict, cfg, gpus: int,
+                    device: str = 'cuda') -> dict:
     zero = zero_stage(cfg)
     ds = (cfg.get('strategy') or {}).get('zero_optimization') or {}
+    # DeepSpeed's torch_autocast (two gradient dtypes) comes from an
+    # AmpOptimWrapper, which runs on GPUs only
+    amp = device.startswith('cuda') and \
+        cfg.optim_wrapper.get('type') == 'AmpOptimWrapper'
     result = estimate_memory.estimate(
         arch, gpus, run['micro_batch'], zero, True,
         float(ds.get('reduce_bucket_size', 5e8)),
-        bool(ds.get('overlap_comm', False)))
+        bool(ds.get('overlap_comm', False)), 2 if amp else 1)
     checkpointing = bool(cfg.model.get('gradient_checkpointing', False))
     result['predicted'] = result['peak_ckpt'] if checkpointing else \
         result['peak']
@@ -178,12 +183,13 @@ def memory_estimate(arch: dict, run: dict, cfg, gpus: int) -> dict:
     return result
 
 
-def describe_model(model, run: dict, cfg, gpus: int) -> dict:
+def describe_model(model, run: dict, cfg, gpus: int,
+                   device: str = 'cuda') -> dict:
     """Parameter counts (built vs estimate), FLOPs and memory estimate."""
     arch = scale_model.arch_from_model(
         model, run['frames'], run['text_len'], run['instruction_len'],
         title=osp.basename(str(cfg.filename)))
-    estimate = memory_estimate(arch, run, cfg, gpus)
+    estimate = memory_estimate(arch, run, cfg, gpus, device)
     counted = scale_model.component_counts(model)
     rows = []
     for row in estimate['rows']:
@@ -397,16 +403,19 @@ def static_bytes(runner) -> Dict[str, int]:
     zero = optimizer if hasattr(optimizer,
                                 'single_partition_of_fp32_groups') else None
     if zero is not None:
-        walk('zero: fp32 master partition',
-             zero.single_partition_of_fp32_groups)
-        walk('zero: gradient partition', getattr(zero, 'averaged_gradients',
-                                                 {}))
-        walk('zero: gradient buckets', getattr(zero, 'ipg_buckets', {}))
-        walk('optimizer states', zero.optimizer.state)
+        walk('optimizer', zero.single_partition_of_fp32_groups)
+        walk('gradients', getattr(zero, 'averaged_gradients', {}))
+        walk('optimizer', zero.optimizer.state)
+        if getattr(zero, 'contiguous_gradients', False):
+            # allocated at each backward pass, released by the step
+            out['buffers'] = len(zero.ipg_buckets) * (
+                2 if zero.overlap_comm else 1) * int(
+                    zero.reduce_bucket_size) * torch.finfo(
+                        zero.dtype).bits // 8
     else:
-        walk('optimizer states', getattr(optimizer, 'state', {}))
+        walk('optimizer', getattr(optimizer, 'state', {}))
     for param in model.parameters():
-        add('parameters', param)
+        add('weights', param)
         if param.grad is not None:
             add('gradients', param.grad)
     return out
@@ -430,7 +439,7 @@ def train(args, cfg) -> dict:
     meta = scale_model.build_model(plain(cfg.model), meta=True)
     run = setting(args, cfg, meta)
     gpus = int(os.environ.get('WORLD_SIZE', 1))
-    desc = describe_model(meta, run, cfg, gpus)
+    desc = describe_model(meta, run, cfg, gpus, args.device)
     samples = scale_model.synthetic_samples(
         meta, run['tasks'], run['frames'], run['side'], run['text_len'],
         run['instruction_len'])
@@ -511,12 +520,15 @@ def render_train(args, cfg, run, desc, r) -> List[str]:
     else:
         lines.append(f"host peak RSS: {r['host_peak_rss_bytes'] / GiB:.2f} "
                      'GiB (no device peak on a CPU)')
-    held = sum(r['static_bytes'].values())
+    total = est['total']
+    expected = dict(weights=total['weights'], gradients=total['grads'],
+                    optimizer=total['optim'], buffers=est['buffers'])
     lines.append(
-        f'static state held after the last step: {held / GiB:.3f} GiB ('
-        + ', '.join(f'{k} {v / GiB:.3f}' for k, v in
-                    r['static_bytes'].items()) +
-        f"); estimate {est['static'] / GiB:.3f} GiB")
+        'training state after the last step, MiB (measured / estimate): ' +
+        ', '.join(f"{k} {r['static_bytes'].get(k, 0) / 2**20:.1f} / "
+                  f'{v / 2**20:.1f}' for k, v in expected.items()) +
+        ' (gradients are freed by the step; ZeRO-2 buffers live from the '
+        'backward pass to the step)')
     lines += model_flops.describe(desc['flops'])
     lines.append(f"achieved: {r['achieved_tflops']:.2f} TFLOP/s" + (
         f", MFU {100 * r['mfu']:.1f} % of {r['peak_tflops']} TFLOP/s"
@@ -742,9 +754,10 @@ def infer(args, cfg) -> dict:
              f'median (minimum) of {args.repeats} runs']
     for (task, label, text, parse), packed in zip(cases, samples):
         sample = packed['data_samples']
-        sample.conversation = [dict(sample.conversation[0], answer='')]
+        sample.set_metainfo(dict(conversation=[
+            dict(sample.conversation[0], answer='')]))
         timing = time_paths(model, packed['inputs'], sample, task, text,
-                            parse, args.repeats, warmup=2,
+                            parse, args.repeats, warmup=args.warmup,
                             device=args.device)
         results[label] = timing
         lines.append(
@@ -754,7 +767,7 @@ def infer(args, cfg) -> dict:
             f"{timing['text_tokens']} tokens + EOS)  ratio "
             f"{timing['ratio']:.1f}x ({timing['ratio_of_minima']:.1f}x)")
     first = first_token_latency(model, samples[0], visual, args.repeats,
-                                args.device)
+                                args.warmup, args.device)
     lines.append(f"first token: {first['median_ms']:.2f} ms "
                  f"({first['min_ms']:.2f}; video encoding + prefill of "
                  f"{first['prompt_tokens']} tokens)")
@@ -765,12 +778,13 @@ def infer(args, cfg) -> dict:
 
 
 def first_token_latency(model, packed: dict, visual_tokens: int,
-                        repeats: int, device: str) -> dict:
+                        repeats: int, warmup: int, device: str) -> dict:
     """Preprocessing, video encoding, prompt splicing, the prefill and the
     choice of the first token of one request (``model.predict`` stopped
     after one token)."""
     sample = copy.deepcopy(packed['data_samples'])
-    sample.conversation = [dict(sample.conversation[0], answer='')]
+    sample.set_metainfo(dict(conversation=[
+        dict(sample.conversation[0], answer='')]))
     eos = model.tokenizer.eos_token_id
 
     def force_eos(step, logits):
@@ -779,7 +793,7 @@ def first_token_latency(model, packed: dict, visual_tokens: int,
         return logits
 
     times = []
-    for i in range(repeats + 2):
+    for i in range(repeats + warmup):
         if device.startswith('cuda'):
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -791,7 +805,7 @@ def first_token_latency(model, packed: dict, visual_tokens: int,
                   logits_processor=force_eos)
         if device.startswith('cuda'):
             torch.cuda.synchronize()
-        if i >= 2:
+        if i >= warmup:
             times.append(time.perf_counter() - start)
     ids = model.prompt.encode_prompt(model.tokenizer, sample.conversation)
     return dict(median_ms=1000 * statistics.median(times),

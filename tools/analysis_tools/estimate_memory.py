@@ -44,7 +44,7 @@ import copy
 import json
 import math
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 GiB = 2**30
 LORA_7 = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj',
@@ -597,22 +597,29 @@ def visual_tokens(arch: dict) -> int:
 
 
 # ---------------------------------------------------------------- report
-def deepspeed_buffer_bytes(rows: List[dict], zero: int, bucket: float,
-                           overlap_comm: bool) -> int:
-    """ZeRO-2's contiguous gradient buckets: ``bucket`` elements of the
-    trainable parameters' dtype for each communication dtype (DeepSpeed's
-    ``torch_autocast`` sends Linear/Conv gradients in bf16, the rest in
-    float32: two dtypes), doubled with ``overlap_comm``."""
+def deepspeed_buffer_bytes(arch: dict, rows: List[dict], zero: int,
+                           bucket: float, overlap_comm: bool,
+                           comm_dtypes: Optional[int] = None) -> int:
+    """ZeRO-2's contiguous gradient buckets, allocated at each backward
+    pass and released by the step: ``bucket`` float32 elements (the
+    trained parameters' dtype) for each communication dtype (under
+    DeepSpeed's ``torch_autocast`` Linear/Conv gradients travel in bf16,
+    the rest in float32: two dtypes; one without autocast), doubled with
+    ``overlap_comm``."""
     if zero != 2 or not any(r['trainable'] for r in rows):
         return 0
-    return 2 * (2 if overlap_comm else 1) * int(bucket) * 4
+    if comm_dtypes is None:
+        comm_dtypes = 2 if arch.get('amp', True) else 1
+    return comm_dtypes * (2 if overlap_comm else 1) * int(bucket) * 4
 
 
 def estimate(arch: dict, gpus: int, micro_batch: int, zero: int,
              flash: bool = True, reduce_bucket_size: float = 5e8,
-             overlap_comm: bool = True) -> dict:
+             overlap_comm: bool = True,
+             comm_dtypes: Optional[int] = None) -> dict:
     """Per-component parameters and bytes per GPU (``rows``), their
-    ``total``, the ZeRO-2 ``buffers`` and the LLM sequence length."""
+    ``total``, the ZeRO-2 ``buffers`` (``comm_dtypes``: see
+    :func:`deepspeed_buffer_bytes`) and the LLM sequence length."""
     rows = count_params(arch)
     s = visual_tokens(arch) + arch['text_len']
     b = micro_batch
@@ -641,8 +648,8 @@ def estimate(arch: dict, gpus: int, micro_batch: int, zero: int,
              for k in ('params', 'trainable', 'weights', 'grads', 'optim',
                        'act', 'act_ckpt')}
     total['name'] = 'total'
-    buffers = deepspeed_buffer_bytes(rows, zero, reduce_bucket_size,
-                                     overlap_comm)
+    buffers = deepspeed_buffer_bytes(arch, rows, zero, reduce_bucket_size,
+                                     overlap_comm, comm_dtypes)
     static = total['weights'] + total['grads'] + total['optim'] + buffers
     frames = input_bytes(arch, b) + visual_token_bytes(arch, b)
     return dict(rows=rows, total=total, seq_len=s, buffers=buffers,
@@ -711,7 +718,7 @@ def render(arch: dict, args, result: dict) -> str:
     if result['buffers']:
         lines += ['', f"ZeRO-2 gradient buckets: {gib(result['buffers'])} "
                   f'GiB (reduce_bucket_size {args.reduce_bucket_size:.0e} '
-                  'x 4 bytes x 2 communication dtypes'
+                  'x 4 bytes x 2 communication dtypes (bf16 autocast)'
                   f"{' x 2 (overlap_comm)' if args.overlap_comm else ''})"]
     lines += [
         '',

@@ -88,28 +88,38 @@ def _letters(index: int) -> str:
 
 
 def stand_in_tokenizer(size: int, additional: Sequence[str] = (),
-                       **special_tokens):
-    """A word-level tokenizer of exactly ``size`` tokens (``len()``), with
-    the given special tokens (``bos_token='[DEC]'`` etc. beyond ``size``
-    are added, as ``AutoTokenizer.from_pretrained(path, bos_token=...)``
-    adds them); other keyword arguments (``truncation_side``) are set."""
+                       added: Optional[Dict[str, str]] = None, **kwargs):
+    """A word-level tokenizer of exactly ``size`` tokens (``len()``) that
+    include the special tokens of ``kwargs`` (``eos_token='</s>'``) and
+    ``additional``; the special tokens of ``added`` come on top, as
+    ``AutoTokenizer.from_pretrained(path, bos_token='[DEC]')`` adds them.
+    Other ``kwargs`` (``truncation_side``) are set as attributes."""
     from tpo.models.llms.tokenizers import word_level_tokenizer
-    sides = {k: special_tokens.pop(k) for k in list(special_tokens)
-             if not k.endswith('_token')}
+    specials = {k: v for k, v in kwargs.items() if k.endswith('_token')}
+    sides = {k: v for k, v in kwargs.items() if k not in specials}
     base = word_level_tokenizer(FILLER)
-    fillers = size - len(base) - len(additional)
-    fillers -= sum(1 for v in special_tokens.values()
-                   if v not in base.get_vocab())
+    new = {v for v in specials.values() if v not in base.get_vocab()}
+    fillers = size - len(base) - len(set(additional) | new)
     if fillers < 0:
         raise ValueError(f'a stand-in tokenizer needs at least '
                          f'{size - fillers} tokens, asked for {size}')
     tokenizer = word_level_tokenizer(
         list(FILLER) + [_letters(i) for i in range(fillers)])
     tokenizer.add_special_tokens(
-        dict(special_tokens, additional_special_tokens=list(additional)))
+        dict(specials, additional_special_tokens=list(additional)))
+    tokenizer.add_special_tokens(dict(added or {}))
     for key, value in sides.items():
         setattr(tokenizer, key, value)
     return tokenizer
+
+
+def register_stand_in_tokenizer() -> None:
+    """``StandInTokenizer`` in the tokenizer registry (configs hold names,
+    so that a config with stand-ins can still be dumped)."""
+    from tpo.registry import TOKENIZERS
+    if 'StandInTokenizer' not in TOKENIZERS.module_dict:
+        TOKENIZERS.register_module('StandInTokenizer',
+                                   module=stand_in_tokenizer)
 
 
 def _published(path: str, kind: str, owner: str) -> dict:
@@ -155,8 +165,12 @@ def _tokenizer_stand_in(tokenizer: dict, owner: str) -> dict:
         return tokenizer
     kwargs = {k: v for k, v in tokenizer.items() if k not in ('type', 'path')}
     spec = _published(tokenizer['path'], 'tokenizer', owner)
+    added = {k: kwargs.pop(k) for k in list(kwargs) if k.endswith('_token')}
     spec.update(kwargs)
-    return dict(type=stand_in_tokenizer, **spec)
+    if added:
+        spec['added'] = added
+    register_stand_in_tokenizer()
+    return dict(type='StandInTokenizer', **spec)
 
 
 def _siglip_stand_in(encoder: dict) -> dict:
@@ -237,6 +251,7 @@ def build_model(model_cfg: dict, meta: bool = False) -> nn.Module:
     from mmengine.registry import init_default_scope
     from tpo.registry import MODELS
     init_default_scope('tpo')
+    register_stand_in_tokenizer()
     torch.manual_seed(0)
     with parameters_on_meta() if meta else contextlib.nullcontext():
         return MODELS.build(model_cfg)

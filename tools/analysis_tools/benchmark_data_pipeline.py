@@ -9,7 +9,10 @@ a tiny-model training iteration waits for it.
    (its readers over the world, ``LoadVideoFrames`` with decord seeking
    ``--num-frames`` frames sampled at random, the transforms, then
    ``pseudo_collate`` of a batch), in this process: samples/s of one worker
-   (wall-clock and CPU time), per reader, with the share of each transform.
+   (wall-clock and CPU time), per reader, with the share of each transform
+   and what each sample opens and decodes (:class:`FileAccess`: videos
+   and images opened, frames asked from the decoder, other files opened:
+   annotation files re-read per sample show up there).
 2. Data wait: the config's tiny model trains ``--warmup`` + ``--iters``
    iterations through the Runner with the config's dataloader
    (``--workers`` worker processes, persistent); the time each iteration
@@ -21,6 +24,8 @@ On a machine shared with other jobs the workers compete for the cores with
 the training process, so the wait share is an upper bound.
 """
 import argparse
+import builtins
+import contextlib
 import copy
 import os.path as osp
 import random
@@ -125,6 +130,84 @@ class TimedTransform:
         return out
 
 
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mkv', '.webm', '.mov')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+class FileAccess:
+    """Counts, while :meth:`patched` is on, the videos opened (decord's
+    ``VideoReader``, PyAV's ``av.open``), the frames asked from decord's
+    ``get_batch`` (PyAV: those returned), the images opened (PIL) and every
+    other file opened with ``open()``."""
+
+    KEYS = ('videos', 'frames', 'images', 'other_files')
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(self.KEYS, 0)
+        self.other_paths: List[str] = []
+
+    def snapshot(self) -> Dict[str, int]:
+        return dict(self.counts)
+
+    @contextlib.contextmanager
+    def patched(self):
+        import PIL.Image
+        counts, others = self.counts, self.other_paths
+        restore = []
+
+        def swap(owner, name, value):
+            restore.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, value)
+
+        real_open = builtins.open
+
+        def counted_open(file, *a, **k):
+            path = str(file).lower()
+            if not isinstance(file, int) and not path.endswith(
+                    VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
+                counts['other_files'] += 1
+                others.append(str(file))
+            return real_open(file, *a, **k)
+
+        swap(builtins, 'open', counted_open)
+        real_image_open = PIL.Image.open
+
+        def image_open(*a, **k):
+            counts['images'] += 1
+            return real_image_open(*a, **k)
+
+        swap(PIL.Image, 'open', image_open)
+        with contextlib.suppress(ImportError):
+            import decord
+
+            class CountedReader(decord.VideoReader):
+
+                def __init__(self, *a, **k):
+                    counts['videos'] += 1
+                    super().__init__(*a, **k)
+
+                def get_batch(self, indices):
+                    counts['frames'] += len(indices)
+                    return super().get_batch(indices)
+
+            swap(decord, 'VideoReader', CountedReader)
+        with contextlib.suppress(ImportError):
+            import av
+            real_av_open = av.open
+
+            def av_open(*a, **k):
+                if k.get('mode', 'r') == 'r':
+                    counts['videos'] += 1
+                return real_av_open(*a, **k)
+
+            swap(av, 'open', av_open)
+        try:
+            yield self
+        finally:
+            for owner, name, value in reversed(restore):
+                setattr(owner, name, value)
+
+
 def per_worker(cfg, args: argparse.Namespace) -> dict:
     """Samples/s of one worker: the training set's samples read in this
     process, each reader's, and the time of each transform."""
@@ -152,18 +235,23 @@ def per_worker(cfg, args: argparse.Namespace) -> dict:
         ]
     rng = random.Random(args.seed)
     order = [rng.randrange(len(dataset)) for _ in range(args.samples)]
-    by_reader: Dict[str, List[float]] = {}
+    by_reader: Dict[str, List[tuple]] = {}
     wall, cpu, batch = [], [], []
     batch_size = cfg.train_dataloader.batch_size
-    for index in order:
-        w0, c0 = time.perf_counter(), time.process_time()
-        sample = dataset[index]
-        w1, c1 = time.perf_counter(), time.process_time()
-        wall.append(w1 - w0)
-        cpu.append(c1 - c0)
-        source = sample['data_samples'].get('source', 'unknown')
-        by_reader.setdefault(source, []).append((w1 - w0, c1 - c0))
-        batch.append(sample)
+    access = FileAccess()
+    with access.patched():
+        for index in order:
+            before = access.snapshot()
+            w0, c0 = time.perf_counter(), time.process_time()
+            sample = dataset[index]
+            w1, c1 = time.perf_counter(), time.process_time()
+            opened = {k: v - before[k] for k, v in access.counts.items()}
+            wall.append(w1 - w0)
+            cpu.append(c1 - c0)
+            source = sample['data_samples'].get('source', 'unknown')
+            by_reader.setdefault(source, []).append(
+                (w1 - w0, c1 - c0, opened))
+            batch.append(sample)
     collate = []
     for start in range(0, len(batch) - batch_size + 1, batch_size):
         w0 = time.perf_counter()
@@ -178,9 +266,14 @@ def per_worker(cfg, args: argparse.Namespace) -> dict:
         collate_ms_per_batch=1000 * statistics.mean(collate)
         if collate else 0.0,
         readers={k: dict(samples=len(v),
-                         mean_ms=1000 * statistics.mean(w for w, _ in v),
-                         cpu_mean_ms=1000 * statistics.mean(c for _, c in v))
+                         mean_ms=1000 * statistics.mean(r[0] for r in v),
+                         cpu_mean_ms=1000 * statistics.mean(r[1] for r in v),
+                         per_sample={
+                             key: statistics.mean(r[2][key] for r in v)
+                             for key in FileAccess.KEYS
+                         })
                  for k, v in sorted(by_reader.items())},
+        other_files=sorted(set(access.other_paths)),
         stages={k: v / total for k, v in
                 sorted(stages.items(), key=lambda kv: -kv[1])})
 
@@ -272,6 +365,11 @@ def main(argv=None) -> dict:
         '  per reader, mean ms wall-clock / CPU (samples): ' + ', '.join(
             f"{k} {v['mean_ms']:.1f} / {v['cpu_mean_ms']:.1f} "
             f"({v['samples']})" for k, v in pw['readers'].items()),
+        '  opened / decoded per sample (videos, frames asked, images, other '
+        'files): ' + ', '.join(
+            f"{k} " + '/'.join(f'{v["per_sample"][key]:g}'
+                               for key in FileAccess.KEYS)
+            for k, v in pw['readers'].items()),
         '  share of the time per transform: ' + ', '.join(
             f'{k} {100 * v:.0f} %' for k, v in pw['stages'].items()),
     ]

@@ -18,7 +18,8 @@ TINY = str(CONFIGS / 'tpo/tiny_stage3.py')
 # videochat_stage3.py at a width a CPU runs in bf16 autocast in seconds:
 # every class, LoRA target and head of the recipe, smaller numbers.
 SMALL_VIDEOCHAT = [
-    'model.llm.config.hidden_size=256', 'model.llm.config.intermediate_size=896',
+    'model.llm.config.hidden_size=256',
+    'model.llm.config.intermediate_size=896',
     'model.llm.config.num_hidden_layers=2',
     'model.llm.config.num_attention_heads=4',
     'model.llm.config.num_key_value_heads=1',

@@ -27,6 +27,7 @@ import argparse
 import builtins
 import contextlib
 import copy
+import os
 import os.path as osp
 import random
 import statistics
@@ -350,7 +351,8 @@ def main(argv=None) -> dict:
               for s in r['dataset']['pipeline']
               if s['type'] == 'LoadVideoFrames'][:1]
     result = dict(config=args.config, num_frames=frames[0] if frames
-                  else None, torch_threads=torch.get_num_threads())
+                  else None, torch_threads=torch.get_num_threads(),
+                  cpus=os.cpu_count(), load_average_before=os.getloadavg())
     result['per_worker'] = per_worker(cfg, args)
     pw = result['per_worker']
     lines = [
@@ -375,6 +377,13 @@ def main(argv=None) -> dict:
     ]
     if not args.skip_training:
         wait = result['wait'] = training_wait(cfg, args)
+        # independent of other jobs on the machine: the workers' CPU time
+        # for one batch, shared by the workers, over the training
+        # process's CPU time per iteration
+        wait['loader_cpu_ms_per_batch'] = 1000 * wait['batch_size'] / \
+            pw['cpu_samples_per_s']
+        wait['loader_cpu_share'] = wait['loader_cpu_ms_per_batch'] / \
+            wait['workers'] / wait['iteration_cpu_ms_median']
         lines.append(
             f"training ({wait['workers']} workers, batch "
             f"{wait['batch_size']}, {wait['iterations']} iterations): "
@@ -384,6 +393,20 @@ def main(argv=None) -> dict:
             f"{wait['iteration_cpu_ms_median']:.1f} ms per iteration "
             f"({100 * wait['main_process_cpu_share']:.0f} % of the wall "
             'clock)')
+        lines.append(
+            f"  CPU time: a batch costs the loader "
+            f"{wait['loader_cpu_ms_per_batch']:.1f} ms, "
+            f"{100 * wait['loader_cpu_share']:.1f} % of an iteration's "
+            f"main-process CPU time per worker ({wait['workers']} workers "
+            'in parallel; below 100 % the workers keep up when they have '
+            'cores of their own)')
+    result['load_average_after'] = os.getloadavg()
+    lines.append(
+        f"host: {result['cpus']} CPUs, load average (1, 5, 15 min) "
+        'before ' + ', '.join(f'{v:.1f}' for v in
+                              result['load_average_before']) +
+        ', after ' + ', '.join(f'{v:.1f}' for v in
+                               result['load_average_after']))
     print('\n'.join(lines))
     if args.json:
         import json

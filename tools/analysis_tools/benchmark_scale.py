@@ -47,7 +47,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 
@@ -204,6 +204,14 @@ def describe_model(model, run: dict, cfg, gpus: int,
                 params_unmatched=missing, flops=flops)
 
 
+def weights_note(args: argparse.Namespace) -> str:
+    if not args.random_weights:
+        return ''
+    return ' (random weights, ' + (
+        'shape changed by --cfg-options)' if args.cfg_options else
+        'full shape)')
+
+
 def render_params(desc: dict) -> List[str]:
     lines = [f"{'component':<20}{'built':>15}{'estimate':>15}"
              f"{'trainable':>15}{'estimate':>15}"]
@@ -229,7 +237,7 @@ def render_setting(args, run: dict, desc: dict, cfg) -> List[str]:
     strategy = cfg.get('strategy')
     return [
         f'config: {args.config}' +
-        (' (random weights at full shape)' if args.random_weights else ''),
+        weights_note(args),
         f"micro-batch {run['micro_batch']} ({', '.join(run['tasks'])}), "
         f"{run['frames']} frames {run['side']}x{run['side']}, LLM sequence "
         f"{visual} visual + {run['text_len']} text = {est['seq_len']} "
@@ -240,6 +248,13 @@ def render_setting(args, run: dict, desc: dict, cfg) -> List[str]:
         f"{'on' if est['checkpointing'] else 'off'}, accumulation "
         f"{cfg.optim_wrapper.get('accumulative_counts', 1)}",
     ]
+
+
+def host_load() -> str:
+    """The host's CPUs and load average: on a shared machine the timings
+    depend on it."""
+    return f'host: {os.cpu_count()} CPUs, load average (1, 5, 15 min) ' + \
+        ', '.join(f'{v:.1f}' for v in os.getloadavg())
 
 
 # ---------------------------------------------------------------- count
@@ -422,13 +437,19 @@ def static_bytes(runner) -> Dict[str, int]:
 
 
 def build_training_runner(cfg, device: str):
-    """The project's runner for ``cfg``; a FlexibleRunner (strategy) gets a
-    model built directly on ``device`` (a 7B model initialised on a GPU, not
-    on the host)."""
+    """The project's runner for ``cfg``, its model initialised directly on
+    ``device`` (a 7B model on a GPU, not on the host): a Runner builds it
+    in its constructor, a FlexibleRunner (strategy) when training starts,
+    so it gets one built here."""
     from tpo.engine import build_runner
+    on_device = torch.device(device) if device.startswith('cuda') else \
+        contextlib.nullcontext()
+    if not cfg.get('strategy'):
+        with on_device:
+            return build_runner(cfg)
     runner = build_runner(cfg)
-    if cfg.get('strategy') and device.startswith('cuda'):
-        with torch.device(device):
+    if device.startswith('cuda'):
+        with on_device:
             runner.model = scale_model.build_model(plain(cfg.model))
     return runner
 
@@ -484,7 +505,7 @@ def train(args, cfg) -> dict:
         peak_bytes=peak, reserved_bytes=reserved,
         host_peak_rss_bytes=resource.getrusage(
             resource.RUSAGE_SELF).ru_maxrss * 1024,
-        static_bytes=held,
+        static_bytes=held, host=host_load(),
         estimate_bytes=desc['estimate']['predicted'],
         estimate_static_bytes=desc['estimate']['static'],
         flops_per_sample=desc['flops']['per_sample'],
@@ -503,7 +524,7 @@ def render_train(args, cfg, run, desc, r) -> List[str]:
     lines = render_setting(args, run, desc, cfg)
     lines.append(
         f"device: {r['device']} ({r['threads']} threads), {r['steps']} "
-        f"timed iterations after {r['warmup']} warm-up")
+        f"timed iterations after {r['warmup']} warm-up; {r['host']}")
     lines.append(
         f"iteration: median {r['step_seconds']:.3f} s (min "
         f"{r['step_seconds_min']:.3f}, max {r['step_seconds_max']:.3f}), "
@@ -527,10 +548,15 @@ def render_train(args, cfg, run, desc, r) -> List[str]:
         'training state after the last step, MiB (measured / estimate): ' +
         ', '.join(f"{k} {r['static_bytes'].get(k, 0) / 2**20:.1f} / "
                   f'{v / 2**20:.1f}' for k, v in expected.items()) +
-        ' (gradients are freed by the step; ZeRO-2 buffers live from the '
-        'backward pass to the step)')
+        ' (gradients are freed by the step; the ZeRO-2 buffers, counted '
+        "from DeepSpeed's buckets and settings, live from the backward "
+        'pass to the step)')
     lines += model_flops.describe(desc['flops'])
-    lines.append(f"achieved: {r['achieved_tflops']:.2f} TFLOP/s" + (
+    achieved = f"{r['achieved_tflops']:.1f} TFLOP/s" if \
+        r['achieved_tflops'] >= 1 else \
+        f"{1000 * r['achieved_tflops']:.2f} GFLOP/s"
+    lines.append(f'achieved: {achieved} (model FLOPs per sample x '
+                 'samples/s)' + (
         f", MFU {100 * r['mfu']:.1f} % of {r['peak_tflops']} TFLOP/s"
         if r['mfu'] is not None else
         ' (MFU: no peak FLOP/s known for this device; --peak-tflops)'))
@@ -747,11 +773,11 @@ def infer(args, cfg) -> dict:
         model, [task for task, *_ in cases] or ['chat'], run['frames'],
         side, min(run['text_len'], 64), run['instruction_len'])
     results = {}
-    lines = [f'config: {args.config}' + (' (random weights at full shape)'
-                                         if args.random_weights else ''),
+    lines = [f'config: {args.config}' + weights_note(args),
              f"{run['frames']} frames {side}x{side}, question of "
              f"{run['instruction_len']} words, device {args.device}, "
              f'median (minimum) of {args.repeats} runs']
+    host = host_load()
     for (task, label, text, parse), packed in zip(cases, samples):
         sample = packed['data_samples']
         sample.set_metainfo(dict(conversation=[
@@ -771,8 +797,10 @@ def infer(args, cfg) -> dict:
     lines.append(f"first token: {first['median_ms']:.2f} ms "
                  f"({first['min_ms']:.2f}; video encoding + prefill of "
                  f"{first['prompt_tokens']} tokens)")
+    lines.append(host)
     print('\n'.join(lines))
     return dict(mode='infer', setting=run, paths=results, first_token=first,
+                host=host,
                 device=torch.cuda.get_device_name(0)
                 if args.device.startswith('cuda') else 'CPU')
 

@@ -269,12 +269,12 @@ class TPOModel(BaseModel):
         beyond the tokenizer (Qwen2: 152064 rows) keeps its size and the
         added tokens take padding rows, set to the mean of the known rows.
         """
-        table = language_model.get_input_embeddings().weight
-        if len(self.tokenizer) > table.shape[0]:
+        weight = language_model.get_input_embeddings().weight
+        if len(self.tokenizer) > weight.shape[0]:
             # Mean resizing draws from the rows' covariance: impossible on
             # the meta device (a model built to count its parameters).
             language_model.resize_token_embeddings(
-                len(self.tokenizer), mean_resizing=not table.is_meta)
+                len(self.tokenizer), mean_resizing=not weight.is_meta)
             return
         for table in (language_model.get_input_embeddings(),
                       language_model.get_output_embeddings()):

@@ -82,6 +82,32 @@ def test_random_weights_read_no_file():
     assert mistral.decode(ids).replace(' ', '') == '[0.12,0.34]'
 
 
+def test_random_weights_prefer_a_local_config_json(tmp_path):
+    import json
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(CONFIGS / 'tpo/llava_ov_stage3.py'))
+    llm = dict(scale_model.PUBLISHED['Qwen2-7B-Instruct']['llm'],
+               num_hidden_layers=2)
+    folder = tmp_path / 'Qwen2-7B-Instruct'
+    folder.mkdir()
+    (folder / 'config.json').write_text(json.dumps(dict(
+        llm, architectures=['Qwen2ForCausalLM'], torch_dtype='bfloat16',
+        _name_or_path='x')))
+    vision = tmp_path / 'siglip'
+    vision.mkdir()
+    (vision / 'config.json').write_text(json.dumps(dict(
+        model_type='siglip', vision_config=dict(
+            model_type='siglip_vision_model', hidden_size=64,
+            num_hidden_layers=2, transformers_version='5'))))
+    cfg.model.llm.pretrained = str(folder)
+    cfg.model.vision_encoder.pretrained = str(vision)
+    scale_model.random_weights(cfg)
+    assert cfg.model.llm.config.to_dict() == llm
+    assert cfg.model.vision_encoder.config.to_dict() == dict(
+        hidden_size=64, num_hidden_layers=2)
+
+
 def test_tiny_training_run_on_cpu():
     result = benchmark_scale.main([
         TINY, '--steps', '2', '--warmup', '1', '--micro-batch', '2',

@@ -38,8 +38,9 @@ from typing import Dict, List
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+for path in (HERE, ROOT):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -282,47 +283,16 @@ def per_worker(cfg, args: argparse.Namespace) -> dict:
 def training_wait(cfg, args: argparse.Namespace) -> dict:
     """Data-wait share of tiny-model training iterations through the
     Runner with the config's dataloader."""
-    from mmengine.hooks import Hook
+    from benchmark_scale import StepClock, timing_config
     from tpo.engine import build_runner
-    marks: List[tuple] = []
-
-    def now():
-        return time.perf_counter(), time.process_time()
-
-    class Clock(Hook):
-        priority = 'VERY_HIGH'
-
-        def before_train_iter(self, runner, batch_idx, data_batch=None):
-            marks.append(('start', ) + now())
-
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
-                             outputs=None):
-            marks.append(('end', ) + now())
-
-    cfg = copy.deepcopy(cfg)
-    iters = args.warmup + args.iters
+    clock = StepClock('cpu', args.warmup)
     with tempfile.TemporaryDirectory() as work_dir:
-        cfg.work_dir = work_dir
-        cfg.load_from, cfg.resume = None, False
-        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
-                             val_interval=iters + 1)
-        cfg.param_scheduler = None
-        cfg.default_hooks = dict(
-            timer=dict(type='IterTimerHook'),
-            logger=dict(type='LoggerHook', interval=10**6),
-            checkpoint=dict(type='CheckpointHook', interval=10**9,
-                            save_last=False),
-            param_scheduler=None)
-        cfg.custom_hooks = []
-        cfg.log_level = 'WARNING'
-        for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg',
-                    'test_dataloader', 'test_evaluator'):
-            cfg[key] = None
-        runner = build_runner(cfg)
-        runner.register_hook(Clock())
+        runner = build_runner(timing_config(
+            cfg, args.warmup + args.iters, work_dir))
+        runner.register_hook(clock.hook())
         runner.train()
-    starts = [m[1:] for m in marks if m[0] == 'start']
-    ends = [m[1:] for m in marks if m[0] == 'end']
+    starts = [m[1:] for m in clock.marks if m[0] == 'start']
+    ends = [m[1:] for m in clock.marks if m[0] == 'end']
     # iteration i (i >= 1) = end of i-1 -> end of i; its wait = end of i-1
     # -> start of i (the loop's next() on the dataloader)
     timed = range(max(1, args.warmup), len(starts))

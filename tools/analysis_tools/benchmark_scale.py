@@ -335,11 +335,12 @@ def single_process_env() -> None:
     set_env()
 
 
-def train_config(cfg, run: dict, iters: int, work_dir: str, device: str):
-    """``cfg`` reduced to the training iterations to time: no
-    checkpoints, logs, schedules or evaluation."""
+def timing_config(cfg, iters: int, work_dir: str):
+    """``cfg`` reduced to ``iters`` training iterations to time: no
+    checkpoints, logs, schedules, visualizer or evaluation."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
+    cfg.load_from, cfg.resume = None, False
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
                          val_interval=iters + 1)
     cfg.param_scheduler = None
@@ -355,6 +356,13 @@ def train_config(cfg, run: dict, iters: int, work_dir: str, device: str):
     for key in ('val_cfg', 'val_dataloader', 'val_evaluator', 'test_cfg',
                 'test_dataloader', 'test_evaluator'):
         cfg[key] = None
+    return cfg
+
+
+def train_config(cfg, run: dict, iters: int, work_dir: str, device: str):
+    """:func:`timing_config` on synthetic batches of ``run``'s
+    micro-batch, on ``device``."""
+    cfg = timing_config(cfg, iters, work_dir)
     cfg.train_dataloader = dict(batch_size=run['micro_batch'])
     cfg.randomness = dict(seed=0, deterministic=False)
     wrapper = cfg.optim_wrapper

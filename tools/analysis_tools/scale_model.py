@@ -123,8 +123,8 @@ def register_stand_in_tokenizer() -> None:
 
 
 def _published(path: str, kind: str, owner: str) -> dict:
-    """The published hyper-parameters of the folder ``path``: its own
-    ``config.json`` when present, else :data:`PUBLISHED`."""
+    """The hyper-parameters :data:`PUBLISHED` gives for the folder
+    ``path`` (by its name)."""
     name = osp.basename(osp.normpath(path))
     entry = PUBLISHED.get(name, {})
     if kind in entry:
@@ -137,26 +137,29 @@ def _published(path: str, kind: str, owner: str) -> dict:
         f'hyper-parameters to PUBLISHED in {__file__}.')
 
 
-def _local_json(path: str) -> Optional[dict]:
-    config = osp.join(path, 'config.json')
-    if not osp.isfile(config):
-        return None
-    with open(config) as f:
-        return json.load(f)
+#: Keys of a Hugging Face ``config.json`` that are not hyper-parameters.
+_NOT_HYPER = ('architectures', 'torch_dtype', 'dtype', 'transformers_version',
+              'auto_map')
+
+
+def _hf_config(path: str, section: str, kind: str, owner: str,
+               drop: Sequence[str] = ()) -> dict:
+    """The hyper-parameters of the folder ``path``: its own
+    ``config.json`` (its ``section``, e.g. ``text_config``, when present)
+    or the published ones."""
+    file = osp.join(path, 'config.json')
+    if not osp.isfile(file):
+        return _published(path, kind, owner)
+    with open(file) as f:
+        local = json.load(f)
+    return {k: v for k, v in local.get(section, local).items()
+            if not k.startswith('_') and k not in _NOT_HYPER + tuple(drop)}
 
 
 def _llm_stand_in(llm: dict) -> dict:
-    path = llm['pretrained']
-    local = _local_json(path)
-    if local is not None:
-        config = {k: v for k, v in local.get('text_config', local).items()
-                  if not k.startswith('_') and k not in (
-                      'architectures', 'torch_dtype', 'dtype',
-                      'transformers_version', 'auto_map')}
-    else:
-        config = _published(path, 'llm', 'model.llm')
     out = {k: v for k, v in llm.items() if k != 'pretrained'}
-    out['config'] = config
+    out['config'] = _hf_config(llm['pretrained'], 'text_config', 'llm',
+                               'model.llm')
     return out
 
 
@@ -174,18 +177,10 @@ def _tokenizer_stand_in(tokenizer: dict, owner: str) -> dict:
 
 
 def _siglip_stand_in(encoder: dict) -> dict:
-    path = encoder['pretrained']
-    local = _local_json(path)
-    if local is not None:
-        config = local.get('vision_config', local)
-        config = {k: v for k, v in config.items()
-                  if not k.startswith('_') and k not in (
-                      'architectures', 'torch_dtype', 'dtype',
-                      'transformers_version', 'model_type')}
-    else:
-        config = _published(path, 'siglip', 'model.vision_encoder')
     out = {k: v for k, v in encoder.items() if k != 'pretrained'}
-    out['config'] = config
+    out['config'] = _hf_config(encoder['pretrained'], 'vision_config',
+                               'siglip', 'model.vision_encoder',
+                               drop=['model_type'])
     return out
 
 

@@ -32,10 +32,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tpo.tasks.text_forms import (box_to_text, text_to_boxes,
-                                     text_to_windows, windows_to_text)
 from tpo.registry import MODELS
 from tpo.structures import TPODataSample
+from tpo.tasks.text_forms import (box_to_text, text_to_boxes,
+                                  text_to_windows, windows_to_text)
 
 QUESTIONS = dict(
     region='Where is the red circle?',
@@ -60,12 +60,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def forcing(token_ids: List[int]) -> Callable:
-    """A logits processor that makes step ``i`` emit ``token_ids[i]``
-    (``chosen``: the tokens of the steps before)."""
+    """A logits processor that makes step ``i`` emit ``token_ids[i]``."""
 
-    def force(chosen: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    def force(step: int, logits: torch.Tensor) -> torch.Tensor:
         logits = logits.clone()
-        logits[:, token_ids[chosen.shape[1]]] = logits.max() + 1
+        logits[:, token_ids[step]] = logits.max() + 1
         return logits
 
     return force
@@ -84,36 +83,31 @@ def build_model(args: argparse.Namespace):
     return model.to(args.device).eval(), cfg
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    model, cfg = build_model(args)
-    heads = {head.task: head for head in model.heads.values()}
-    if args.task not in heads:
-        raise SystemExit(
-            f'{args.config} has no {args.task} head (its heads: '
-            f'{sorted(heads)}); configs/tpo/tiny_stage3.py has every head')
-    head = heads[args.task]
-    encoder = cfg.model.vision_encoder
-    frames = torch.randint(
-        0, 256, (1, encoder.num_frames, 3, encoder.img_size,
-                 encoder.img_size), generator=torch.Generator().manual_seed(0))
-    sample = TPODataSample(metainfo=dict(
-        conversation=[dict(question=QUESTIONS[args.task], answer='')],
-        ori_shape=ORI_SHAPE, duration=DURATION, video_path='benchmark'))
-    tokenizer = model.tokenizer
-    height, width = ORI_SHAPE
-    if args.task == 'region':
-        text = box_to_text([15.4, 40.2, 71.9, 99.6], width, height)
-        parse = lambda t: text_to_boxes(t, width, height)  # noqa: E731
-    else:
-        text = windows_to_text([[2.0, 6.0]])
-        parse = text_to_windows
-    text_ids = tokenizer(text, add_special_tokens=False)['input_ids']
-    begin = tokenizer.convert_tokens_to_ids(model.tasks[args.task].begin)
+def time_paths(model, frames: torch.Tensor, sample: TPODataSample,
+               task: str, text: str, parse: Callable, repeats: int,
+               warmup: int = 5, device: str = 'cpu') -> dict:
+    """Median and minimum times of the head path and the text path for one
+    structure (see the module docstring), interleaved.
 
-    with torch.no_grad():
+    Args:
+        model: a ``TPOModel`` in eval mode on ``device``.
+        frames: one ``(T, 3, H, W)`` uint8 clip.
+        sample: its data sample (one conversation turn, empty answer; a
+            tracking sample holds ``prompt_bboxes``).
+        task: the sample's task (``'track'`` is served by the mask head).
+        text: the structure written as text; ``parse`` reads it back.
+    """
+    head_task = model.head_task(task)
+    head = {h.task: h for h in model.heads.values()}[head_task]
+    tokenizer = model.tokenizer
+    text_ids = tokenizer(text, add_special_tokens=False)['input_ids']
+    begin = tokenizer.convert_tokens_to_ids(model.tasks[head_task].begin)
+    autocast = torch.autocast(torch.device(device).type,
+                              dtype=model.amp_dtype,
+                              enabled=model.amp_dtype is not None)
+    with torch.no_grad(), autocast:
         data = model.data_preprocessor(
-            dict(inputs=[frames[0]], data_samples=[sample]), False)
+            dict(inputs=[frames], data_samples=[sample]), False)
         visual = model.encode_video(data['inputs'], data['data_samples'])
         ids = model.prompt.encode_prompt(tokenizer, sample.conversation)
         prompt = model.splicer.embed(model.splice_modules(), ids,
@@ -121,55 +115,85 @@ def main(argv=None) -> dict:
         head_inputs = {key: visual[key] for key in head.extra_inputs}
 
     def head_path():
-        _, states = model.generate([prompt], max_new_tokens=1,
-                                   logits_processor=forcing([begin]))
+        with autocast:
+            _, states = model.generate([prompt], max_new_tokens=1,
+                                       logits_processor=forcing([begin]))
         out = TPODataSample(metainfo=sample.metainfo)
-        head.predict([torch.stack(states[0][args.task])], head_inputs,
+        # Heads run in float32 (as in TPOModel.predict).
+        head.predict([torch.stack(states[0][head_task])], head_inputs,
                      [out])
         return out
 
     def text_path():
-        generated, _ = model.generate(
-            [prompt], max_new_tokens=len(text_ids) + 1,
-            logits_processor=forcing(text_ids + [tokenizer.eos_token_id]))
+        with autocast:
+            generated, _ = model.generate(
+                [prompt], max_new_tokens=len(text_ids) + 1,
+                logits_processor=forcing(text_ids +
+                                         [tokenizer.eos_token_id]))
         return parse(tokenizer.decode(generated[0][:-1]))
 
     check = text_path()
-    assert len(check) == 1, f'{text!r} decoded as {check}'
+    assert len(check) >= 1, f'{text!r} decoded as {check}'
     times = dict(head=[], text=[])
     paths = dict(head=head_path, text=text_path)
-    for i in range(args.warmup + args.repeats):
+    for i in range(warmup + repeats):
         for name, path in paths.items():
-            if args.device.startswith('cuda'):
+            if device.startswith('cuda'):
                 torch.cuda.synchronize()
             start = time.perf_counter()
             path()
-            if args.device.startswith('cuda'):
+            if device.startswith('cuda'):
                 torch.cuda.synchronize()
-            if i >= args.warmup:
+            if i >= warmup:
                 times[name].append(time.perf_counter() - start)
     head_ms = 1000 * statistics.median(times['head'])
     text_ms = 1000 * statistics.median(times['text'])
     fastest = {name: 1000 * min(t) for name, t in times.items()}
+    return dict(
+        task=task, head=type(head).__name__, text=text,
+        text_tokens=len(text_ids), prompt_tokens=len(prompt),
+        head_ms=head_ms, text_ms=text_ms, ratio=text_ms / head_ms,
+        head_min_ms=fastest['head'], text_min_ms=fastest['text'],
+        ratio_of_minima=fastest['text'] / fastest['head'])
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    model, cfg = build_model(args)
+    tasks = {head.task for head in model.heads.values()}
+    if args.task not in tasks:
+        raise SystemExit(
+            f'{args.config} has no {args.task} head (its heads: '
+            f'{sorted(tasks)}); configs/tpo/tiny_stage3.py has every head')
+    encoder = cfg.model.vision_encoder
+    frames = torch.randint(
+        0, 256, (1, encoder.num_frames, 3, encoder.img_size,
+                 encoder.img_size), generator=torch.Generator().manual_seed(0))
+    sample = TPODataSample(metainfo=dict(
+        conversation=[dict(question=QUESTIONS[args.task], answer='')],
+        ori_shape=ORI_SHAPE, duration=DURATION, video_path='benchmark'))
+    height, width = ORI_SHAPE
+    if args.task == 'region':
+        text = box_to_text([15.4, 40.2, 71.9, 99.6], width, height)
+        parse = lambda t: text_to_boxes(t, width, height)  # noqa: E731
+    else:
+        text = windows_to_text([[2.0, 6.0]])
+        parse = text_to_windows
+    result = time_paths(model, frames[0], sample, args.task, text, parse,
+                        args.repeats, args.warmup, args.device)
     llm = model.llm.config if hasattr(model.llm, 'config') else None
-    result = dict(
-        task=args.task, text=text, text_tokens=len(text_ids),
-        prompt_tokens=len(prompt), head_ms=head_ms, text_ms=text_ms,
-        ratio=text_ms / head_ms, head_min_ms=fastest['head'],
-        text_min_ms=fastest['text'],
-        ratio_of_minima=fastest['text'] / fastest['head'],
-        threads=torch.get_num_threads(),
-        device=args.device,
+    result.update(
+        threads=torch.get_num_threads(), device=args.device,
         llm=None if llm is None else
         f'{llm.num_hidden_layers} layers x {llm.hidden_size}')
-    print(f'{args.task}: prompt {len(prompt)} tokens, LLM {result["llm"]}, '
-          f'{args.device}, {result["threads"]} threads, median (minimum) '
-          f'of {args.repeats} runs')
-    print(f'(a) head path: prefill + 1 step + {type(head).__name__}: '
-          f'{head_ms:.2f} ms ({fastest["head"]:.2f} ms)')
-    print(f'(b) text path: prefill + {len(text_ids) + 1} steps '
-          f'({text!r} + EOS) + parse: {text_ms:.2f} ms '
-          f'({fastest["text"]:.2f} ms)')
+    print(f'{args.task}: prompt {result["prompt_tokens"]} tokens, LLM '
+          f'{result["llm"]}, {args.device}, {result["threads"]} threads, '
+          f'median (minimum) of {args.repeats} runs')
+    print(f'(a) head path: prefill + 1 step + {result["head"]}: '
+          f'{result["head_ms"]:.2f} ms ({result["head_min_ms"]:.2f} ms)')
+    print(f'(b) text path: prefill + {result["text_tokens"] + 1} steps '
+          f'({text!r} + EOS) + parse: {result["text_ms"]:.2f} ms '
+          f'({result["text_min_ms"]:.2f} ms)')
     print(f'ratio text / head: {result["ratio"]:.1f}x '
           f'({result["ratio_of_minima"]:.1f}x)')
     return result

@@ -182,11 +182,35 @@ def test_load_short_video(tmp_path, backend):
 
 def test_pyav_header_overcounts(video, monkeypatch):
     # a header that claims more frames than decode: sample the decoded ones
-    monkeypatch.setattr(loading, '_pyav_meta', lambda path: (NUM + 20, FPS))
+    monkeypatch.setattr(loading, '_pyav_meta',
+                        lambda container: (NUM + 20, FPS))
     results = LoadVideoFrames(8, backend='pyav')(dict(video_path=video))
     assert results['num_video_frames'] == NUM
     np.testing.assert_array_equal(results['frame_inds'],
                                   uniform_indices(NUM, 8))
+    assert_frames_match(results['frames'], results['frame_inds'])
+
+
+@pytest.mark.parametrize('name, overcount', [('once.mp4', False),
+                                             ('once.mkv', False),
+                                             ('once.mp4', True)])
+def test_pyav_opens_a_video_once(tmp_path, monkeypatch, name, overcount):
+    # header, sampling and decoding share one open of the file, also when
+    # the frames must be counted (mkv) or the header over-counts them
+    path = write_video(tmp_path / name)
+    if overcount:
+        real_meta = loading._pyav_meta
+        monkeypatch.setattr(loading, '_pyav_meta', lambda container: (
+            real_meta(container)[0] + 20, FPS))
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, 'open',
+                        lambda *a, **k: opened.append(a[0]) or real_open(
+                            *a, **k))
+    results = LoadVideoFrames(8, 'random', 'pyav', seed=1)(
+        dict(video_path=path))
+    assert opened == [path]
+    assert results['num_video_frames'] == NUM
     assert_frames_match(results['frames'], results['frame_inds'])
 
 

@@ -46,44 +46,50 @@ def _read_decord(path: str, sample: Sampler) -> Clip:
     return reader.get_batch(inds).asnumpy(), inds, num_video_frames, fps
 
 
-def _pyav_meta(path: str) -> Tuple[int, float]:
-    """Frame count (from the header, else by demuxing) and frame rate."""
-    import av
-    with av.open(path) as container:
-        if not container.streams.video:
-            raise VideoReadError('the file has no video stream')
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or stream.guessed_rate or 0)
+def _pyav_meta(container) -> Tuple[int, float]:
+    """Frame count (from the header, else by demuxing, then rewinding) and
+    frame rate of an open PyAV container."""
+    if not container.streams.video:
+        raise VideoReadError('the file has no video stream')
+    stream = container.streams.video[0]
+    fps = float(stream.average_rate or stream.guessed_rate or 0)
+    num_video_frames = stream.frames
+    if not num_video_frames:
         # matroska and some other containers do not store the frame count
-        num_video_frames = stream.frames or sum(
+        num_video_frames = sum(
             1 for packet in container.demux(stream) if packet.size)
+        container.seek(0)
     return num_video_frames, fps
 
 
-def _decode_pyav(path: str,
+def _decode_pyav(container,
                  inds: np.ndarray) -> Tuple[Dict[int, np.ndarray], int]:
-    """Decode up to the last of ``inds`` in one pass; also count the frames."""
-    import av
+    """Decode up to the last of ``inds`` in one pass, converting only those
+    to RGB; also count the frames."""
     wanted, last = set(inds.tolist()), int(inds.max())
     frames, count = {}, 0
-    with av.open(path) as container:
-        for count, frame in enumerate(container.decode(video=0), 1):
-            if count - 1 in wanted:
-                frames[count - 1] = frame.to_ndarray(format='rgb24')
-            if count > last:
-                break
+    for count, frame in enumerate(container.decode(video=0), 1):
+        if count - 1 in wanted:
+            frames[count - 1] = frame.to_ndarray(format='rgb24')
+        if count > last:
+            break
     return frames, count
 
 
 def _read_pyav(path: str, sample: Sampler) -> Clip:
-    num_video_frames, fps = _pyav_meta(path)
-    inds = sample(num_video_frames, fps)
-    frames, decoded = _decode_pyav(path, inds)
-    if decoded <= inds.max():
-        # the header over-counts the frames: sample again from those decoded
-        num_video_frames = decoded
+    """One open of the file per clip: header, sampling and decoding."""
+    import av
+    with av.open(path) as container:
+        num_video_frames, fps = _pyav_meta(container)
         inds = sample(num_video_frames, fps)
-        frames, _ = _decode_pyav(path, inds)
+        frames, decoded = _decode_pyav(container, inds)
+        if decoded <= inds.max():
+            # the header over-counts the frames: sample again from those
+            # decoded
+            num_video_frames = decoded
+            inds = sample(num_video_frames, fps)
+            container.seek(0)
+            frames, _ = _decode_pyav(container, inds)
     return np.stack([frames[i] for i in inds.tolist()]), inds, \
         num_video_frames, fps
 

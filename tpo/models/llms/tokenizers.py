@@ -1,7 +1,7 @@
 """Tokenizer builders: a downloaded model's tokenizer, or a word-level one
 for the synthetic world."""
 import re
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 from tokenizers import (Tokenizer, decoders, models, normalizers,
                         pre_tokenizers)
@@ -71,14 +71,13 @@ def TokenizerFile(path: str) -> PreTrainedTokenizerFast:
 def word_level_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
     """A whitespace/punctuation word tokenizer; digits, single letters and
     punctuation marks are always in the vocabulary."""
-    vocab: List[str] = list(SPECIAL_TOKENS.values())
+    vocab: Dict[str, int] = {w: i for i, w in
+                             enumerate(SPECIAL_TOKENS.values())}
     singles = set(PUNCTUATION) | set('0123456789abcdefghijklmnopqrstuvwxyz')
     for word in sorted(set(words) | singles):
-        if word not in vocab:
-            vocab.append(word)
+        vocab.setdefault(word, len(vocab))
     backend = Tokenizer(
-        models.WordLevel({w: i for i, w in enumerate(vocab)},
-                         unk_token=SPECIAL_TOKENS['unk_token']))
+        models.WordLevel(vocab, unk_token=SPECIAL_TOKENS['unk_token']))
     backend.normalizer = normalizers.Lowercase()
     backend.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.WhitespaceSplit(),

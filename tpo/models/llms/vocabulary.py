@@ -53,10 +53,12 @@ def fit_vocabulary(language_model: nn.Module, vocab_size: int,
     tokenizer (Qwen2: 152064 rows) keeps its size and the added tokens take
     padding rows, set to the mean of the ``num_known`` rows before them.
     """
-    rows = language_model.get_input_embeddings().weight.shape[0]
-    if vocab_size > rows:
-        language_model.resize_token_embeddings(vocab_size,
-                                               mean_resizing=True)
+    weight = language_model.get_input_embeddings().weight
+    if vocab_size > weight.shape[0]:
+        # Mean resizing draws from the rows' covariance: impossible on the
+        # meta device (a model built to count its parameters).
+        language_model.resize_token_embeddings(
+            vocab_size, mean_resizing=not weight.is_meta)
         return
     for table in (language_model.get_input_embeddings(),
                   language_model.get_output_embeddings()):

@@ -29,6 +29,8 @@ def test_each_sample_opens_its_video_once(tiny_world, backend):
             'other_files'])
         if name == 'refcoco':  # a still image, read once and repeated
             assert (opened['images'], opened['videos']) == (1, 0)
+        elif name == 'lasot':  # a folder of frames: one image per frame
+            assert (opened['images'], opened['videos']) == (16, 0)
         else:
             assert (opened['videos'], opened['images']) == (1, 0), name
             if backend == 'decord':  # only the sampled frames are asked

@@ -102,7 +102,11 @@ def adapt(cfg, args: argparse.Namespace):
         if source.get('type') != 'SyntheticWorldDataset':
             continue
         if args.world:
-            source.data_root = source.dataset.data_root = args.world
+            # The reader's root is the world's or a folder in it (LaSOT's).
+            inner = osp.relpath(source.dataset.data_root, source.data_root)
+            source.data_root = args.world
+            source.dataset.data_root = osp.normpath(
+                osp.join(args.world, inner)) + '/'
         if args.world_size:
             source.world = dict(source.get('world') or {}, num_videos=dict(
                 train=args.world_size[0], val=args.world_size[1]))

@@ -60,12 +60,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def forcing(token_ids: List[int]) -> Callable:
-    """A logits processor that makes step ``i`` emit ``token_ids[i]``."""
+    """A logits processor (transformers' protocol, as
+    ``TPOModel.generate`` takes it) that makes step ``i`` emit
+    ``token_ids[i]``."""
 
-    def force(step: int, logits: torch.Tensor) -> torch.Tensor:
-        logits = logits.clone()
-        logits[:, token_ids[step]] = logits.max() + 1
-        return logits
+    def force(input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = scores.clone()
+        scores[:, token_ids[input_ids.shape[1]]] = scores.max() + 1
+        return scores
 
     return force
 

@@ -10,7 +10,8 @@ from mmcv.transforms import BaseTransform
 from tpo.registry import TRANSFORMS
 from tpo.structures import TPODataSample
 from tpo.tasks import NO_TASK, get_task
-from tpo.tasks.templates import TEMPLATE_FILE, choose_template, task_templates
+from tpo.tasks.templates import (TEMPLATE_FILE, choose_template,
+                                 load_templates, task_templates)
 from tpo.utils import describe_sample
 
 
@@ -59,6 +60,7 @@ class FormatTaskConversation(BaseTransform):
                  train: bool = True,
                  seed: Optional[int] = None) -> None:
         self.template_file = template_file or TEMPLATE_FILE
+        load_templates(self.template_file)  # read (and checked) once, here
         self.train = train
         self.seed = seed
         self.rng = random.Random(seed) if seed is not None else random

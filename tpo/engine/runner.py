@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import FlexibleRunner, Runner
 
 from .checkpoint import resolve_checkpoint, use_safe_checkpoints
+from .global_batch import fit_global_batch
 
 
 def init_cpu_distributed(cfg: Config) -> None:
@@ -42,15 +43,27 @@ def build_runner(cfg: Config) -> Union[Runner, FlexibleRunner]:
 
     Checkpoints that mmengine reads (``load_from``, ``resume``) are read
     weights-only (:func:`~tpo.engine.use_safe_checkpoints`).
+
+    The run's global batch (processes x batch size x accumulation) is
+    compared with the recipe's ``global_batch_size`` and logged once when
+    they differ; ``auto_scale_lr`` scales the learning rates by that ratio,
+    accumulation included (:func:`~tpo.engine.global_batch.
+    fit_global_batch`).
     """
     use_safe_checkpoints()
+    global_batch = fit_global_batch(cfg)
     if cfg.get('load_from'):
         cfg.load_from = resolve_checkpoint(cfg.load_from)
     on_gpu = torch.cuda.is_available()
     if cfg.get('launcher', 'none') == 'pytorch' and not on_gpu:
         init_cpu_distributed(cfg)
-    if not cfg.get('strategy'):
-        return Runner.from_cfg(cfg)
-    from .strategies import configure_strategy
-    configure_strategy(cfg, on_gpu)
-    return FlexibleRunner.from_cfg(cfg)
+    if cfg.get('strategy'):
+        from .strategies import configure_strategy
+        configure_strategy(cfg, on_gpu)
+        runner = FlexibleRunner.from_cfg(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    message = global_batch.message()
+    if message:
+        runner.logger.warning(message)
+    return runner

@@ -17,7 +17,6 @@ and the freezing of :class:`TPOOptimWrapperConstructor` are kept:
 """
 import copy
 import json
-import os
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -29,6 +28,7 @@ from tpo.registry import STRATEGIES
 from tpo.utils.safe_loading import weights_only_loading
 
 from .checkpoint import use_safe_checkpoints
+from .global_batch import world_size
 from .optimizers.tpo_optim_wrapper import NONFINITE_KEYS
 
 try:
@@ -208,13 +208,6 @@ class TPOFSDPStrategy(FSDPStrategy):
         return wrapper
 
 
-def _world_size() -> int:
-    for key in ('WORLD_SIZE', 'SLURM_NTASKS'):
-        if os.environ.get(key):
-            return int(os.environ[key])
-    return 1
-
-
 def _deepspeed_json(strategy: ConfigDict) -> Tuple[dict, str]:
     """The DeepSpeed config of ``strategy``: its ``config`` (a json path or
     a dict) updated by the keyword arguments that are config entries."""
@@ -289,7 +282,7 @@ def configure_deepspeed(cfg: Config) -> None:
             'OptimWrapper or AmpOptimWrapper (converted at launch).')
     batch_size = cfg.train_dataloader.batch_size
     accumulation = wrapper.pop('accumulative_counts', 1)
-    world = _world_size()
+    world = world_size()
     _fill_or_check(
         config, 'train_micro_batch_size_per_gpu', batch_size, where,
         'train_dataloader.batch_size',

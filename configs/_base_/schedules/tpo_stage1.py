@@ -13,6 +13,11 @@ num_gpus = 32  # documentation only: the launcher decides
 accumulative_counts = 1
 max_epochs = 1  # Table 16
 warmup_ratio = 0.2  # Table 16
+# Table 16's total batch, which the learning rates are tuned for. Another
+# processes x batch_size x accumulative_counts is logged at start;
+# auto_scale_lr.enable=True then scales every rate by actual / 128
+# (tpo.engine.global_batch: gradient accumulation counted).
+global_batch_size = 128
 # ---------------------------------------------------------------------------
 
 # Merged into the recipe's model by `model = _base_.stage_model`.
@@ -32,6 +37,7 @@ optim_wrapper = dict(
         'llm': dict(lr_mult=1.0),  # LoRA: 2e-5
     }))
 
+auto_scale_lr = dict(enable=False, base_batch_size=global_batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 warmup_epochs = round(warmup_ratio * max_epochs, 6)
 param_scheduler = [dict(_base_.warmup, end=warmup_epochs),

@@ -12,6 +12,11 @@ num_gpus = 32  # documentation only: the launcher decides
 accumulative_counts = 2
 max_epochs = 3  # Table 16
 warmup_ratio = 0.2
+# Table 16's total batch, which the learning rates are tuned for. Another
+# processes x batch_size x accumulative_counts is logged at start;
+# auto_scale_lr.enable=True then scales every rate by actual / 256
+# (tpo.engine.global_batch: gradient accumulation counted).
+global_batch_size = 256
 # ---------------------------------------------------------------------------
 
 # Merged into the recipe's model by `model = _base_.stage_model`: every
@@ -35,6 +40,7 @@ optim_wrapper = dict(
         'box_prompt_encoder': dict(lr_mult=1.0),
     }))
 
+auto_scale_lr = dict(enable=False, base_batch_size=global_batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 warmup_epochs = round(warmup_ratio * max_epochs, 6)
 param_scheduler = [dict(_base_.warmup, end=warmup_epochs),

@@ -10,7 +10,7 @@
 # every difference. Each setting names the release file it comes from.
 _base_ = [
     '../_base_/models/videochat2_umtl_mistral7b.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/losses/region_losses.py'
 ]
 
 # ---------------------------------------------------------------- settings
@@ -62,7 +62,9 @@ model = dict(
     max_new_tokens=20,
     heads=dict(
         # modeling_base.py build_bbox_decoder (loc_decoder, 4096 -> 2048 ->
-        # 4, raw output) is the region head of the base config.
+        # 4, raw output) is the region head of the base config, with
+        # modeling_videochate.py box_loss (for fine-tuning the release).
+        region=_base_.region_loss_release,
         # modeling_base.py build_CGDETR + cg_detr/model.py CGDETRConfig:
         # 770-d video input (768 InternVideo2-CLIP + 2 TEF), 4096-d words
         # from InternVideo2-CLIP's LLaMA with the LLM's task hidden state

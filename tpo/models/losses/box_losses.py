@@ -46,7 +46,27 @@ class L1Loss(_WeightedLoss):
 
 @MODELS.register_module()
 class GIoULoss(_WeightedLoss):
-    """``1 - GIoU`` on xyxy boxes."""
+    """``1 - GIoU`` on xyxy boxes.
+
+    Args:
+        loss_weight: the factor of the mean.
+        valid_only: average over the predicted boxes that are well formed
+            (``x1 >= x0`` and ``y1 >= y0``) only, and give the constant 2
+            (the largest ``1 - GIoU``, no gradient) when there is none: the
+            release's ``box_loss`` (``modeling_videochate.py``), whose region
+            head regresses raw, possibly inverted, corners.
+    """
+
+    def __init__(self, loss_weight: float = 1.0,
+                 valid_only: bool = False) -> None:
+        super().__init__(loss_weight)
+        self.valid_only = valid_only
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.valid_only:
+            valid = (pred[:, 2:] >= pred[:, :2]).all(-1)
+            if not valid.any():
+                return pred.new_tensor(2.0 * self.loss_weight) + \
+                    pred.sum() * 0
+            pred, target = pred[valid], target[valid]
         return self.loss_weight * (1 - generalized_box_iou(pred, target)).mean()

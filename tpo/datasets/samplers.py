@@ -7,6 +7,15 @@ from torch.utils.data import BatchSampler, Sampler
 from tpo.registry import DATA_SAMPLERS
 
 TEXT_KEYS = ('instruction', 'query', 'expression', 'question')
+#: File endings of still images (kept in step with LoadVideoFrames).
+IMAGE_ENDINGS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def is_image_item(info: dict) -> bool:
+    """Whether an annotation item's visual input is one still image (its
+    ``video_path`` is an image file), which a pipeline may load as a
+    single frame."""
+    return str(info.get('video_path', '')).lower().endswith(IMAGE_ENDINGS)
 
 
 def _words(value) -> int:
@@ -64,6 +73,14 @@ class LengthGroupedBatchSampler(BatchSampler):
             (e.g. ``'num_frames'``).
         seed (int, optional): Seed of the batch order; None takes the
             sampler's ``seed`` (or 0).
+        separate_images (bool): Keep still images (:func:`is_image_item`)
+            and videos in different batches, so that an image loaded as one
+            frame is not padded to a video's frame count by the collate
+            function. Each kind's samples that do not fill a batch wait for
+            the next group; only the last batches of an epoch may mix them
+            (at most one per kind beyond the first), so the number of
+            batches stays ``ceil(samples / batch_size)`` on every rank.
+            Defaults to False.
     """
 
     def __init__(self,
@@ -73,7 +90,8 @@ class LengthGroupedBatchSampler(BatchSampler):
                  group_size: int = 64,
                  lengths: Optional[Sequence[float]] = None,
                  length_key: Optional[str] = None,
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None,
+                 separate_images: bool = False) -> None:
         if batch_size < 1 or group_size < 1:
             raise ValueError(f'batch_size and group_size must be >= 1, got '
                              f'{batch_size} and {group_size}.')
@@ -86,6 +104,8 @@ class LengthGroupedBatchSampler(BatchSampler):
             lengths, dtype=np.float64)
         self.seed = seed if seed is not None else int(
             getattr(sampler, 'seed', 0) or 0)
+        self.separate_images = separate_images
+        self._kinds = None
         self._epoch = 0
 
     @property
@@ -105,6 +125,19 @@ class LengthGroupedBatchSampler(BatchSampler):
         return self._lengths
 
     @property
+    def kinds(self) -> np.ndarray:
+        """Per index of the dataset: 1 for a still image, else 0 (all 0
+        without ``separate_images``)."""
+        if self._kinds is None:
+            dataset = self.sampler.dataset if self.separate_images else None
+            self._kinds = np.zeros(len(self.lengths), dtype=np.int64) \
+                if dataset is None else np.asarray([
+                    is_image_item(dataset.get_data_info(i))
+                    for i in range(len(dataset))
+                ], dtype=np.int64)
+        return self._kinds
+
+    @property
     def epoch(self) -> int:
         return int(getattr(self.sampler, 'epoch', self._epoch))
 
@@ -114,31 +147,49 @@ class LengthGroupedBatchSampler(BatchSampler):
         if hasattr(self.sampler, 'set_epoch'):
             self.sampler.set_epoch(epoch)
 
-    def _batches(self, group: List[int],
-                 rng: np.random.Generator) -> List[List[int]]:
-        lengths = self.lengths[np.asarray(group, dtype=np.int64)]
-        order = np.argsort(-lengths, kind='stable')
-        ordered = [group[i] for i in order]
-        batches = [
+    def _sorted_batches(self, indices: List[int]) -> List[List[int]]:
+        """``indices`` sorted by decreasing length, cut into batches."""
+        lengths = self.lengths[np.asarray(indices, dtype=np.int64)]
+        ordered = [indices[i] for i in np.argsort(-lengths, kind='stable')]
+        return [
             ordered[i:i + self.batch_size]
             for i in range(0, len(ordered), self.batch_size)
         ]
+
+    def _batches(self, group: List[int], waiting: dict,
+                 rng: np.random.Generator) -> List[List[int]]:
+        """The full batches of ``group`` (plus the samples ``waiting`` per
+        kind), shuffled; a kind's partial batch goes back to ``waiting``."""
+        by_kind = {}
+        for index in group:
+            by_kind.setdefault(int(self.kinds[index]), []).append(index)
+        batches = []
+        for kind, indices in by_kind.items():
+            cut = self._sorted_batches(waiting.pop(kind, []) + indices)
+            if len(cut[-1]) < self.batch_size:
+                waiting[kind] = cut.pop()
+            batches += cut
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def __iter__(self) -> Iterator[List[int]]:
         rng = np.random.default_rng(self.seed + self.epoch)
         group_len = self.batch_size * self.group_size
         group: List[int] = []
+        waiting: dict = {}
         for index in self.sampler:
             group.append(int(index))
             if len(group) == group_len:
-                yield from self._batches(group, rng)
+                yield from self._batches(group, waiting, rng)
                 group = []
-        if group:
-            batches = self._batches(group, rng)
-            if self.drop_last:
-                batches = [b for b in batches if len(b) == self.batch_size]
-            yield from batches
+        batches = self._batches(group, waiting, rng) if group else []
+        # the partial batches of every kind, in as few batches as the
+        # sample count needs (equal batch counts on every rank)
+        rest = [i for kind in sorted(waiting) for i in waiting[kind]]
+        batches += [rest[i:i + self.batch_size]
+                    for i in range(0, len(rest), self.batch_size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        yield from batches
 
     def __len__(self) -> int:
         if self.drop_last:

@@ -16,9 +16,19 @@ meta_keys = ('sample_idx', 'source', 'video_path', 'task', 'task_type',
              'frame_times', 'fps', 'duration', 'candidates', 'qid', 'ref_id',
              'prompt_bboxes', 'mask_rles', 'gt_masks')
 
-# A video file, or a still image repeated to num_frames.
+# A video file (num_frames sampled frames).
 video_pipeline = [
     dict(type='LoadVideoFrames', num_frames=num_frames, sampling='random',
+         on_error='skip'),
+    dict(type='ResizeFrames', size=(img_size, img_size)),
+    dict(type='FormatTaskConversation', train=True),
+    dict(type='PackTPOInputs', meta_keys=meta_keys),
+]
+# A still image as one frame, as VideoChat2 feeds images (RefCOCO*, Visual
+# Genome, AS-V2 and ShareGPT4V images); the batch sampler keeps them apart
+# from videos, so the collate function does not pad them to num_frames.
+image_pipeline = [
+    dict(type='LoadVideoFrames', num_frames=num_frames, image_repeat=False,
          on_error='skip'),
     dict(type='ResizeFrames', size=(img_size, img_size)),
     dict(type='FormatTaskConversation', train=True),
@@ -59,15 +69,15 @@ qvhighlights_train = dict(type='QVHighlightsDataset', data_root=data_root, ann_f
 # ---------------------------------------------------- spatial grounding
 # refs(*).json converted once from refs(*).p by
 # tools/dataset_converters/refcoco_pickle_to_json.py; COCO train2014 images.
-refcoco_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcoco/refs(unc).json', instances_file='refcoco/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcoco', pipeline=video_pipeline)  # noqa: E501
-refcocop_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcoco+/refs(unc).json', instances_file='refcoco+/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcoco+', pipeline=video_pipeline)  # noqa: E501
-refcocog_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcocog/refs(umd).json', instances_file='refcocog/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcocog', pipeline=video_pipeline)  # noqa: E501
-visual_genome_train = dict(type='VisualGenomeDataset', data_root=data_root, ann_file='visual_genome/region_descriptions.json', image_file='visual_genome/image_data.json', data_prefix=dict(video='visual_genome'), source='visual_genome', pipeline=video_pipeline)  # noqa: E501
+refcoco_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcoco/refs(unc).json', instances_file='refcoco/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcoco', pipeline=image_pipeline)  # noqa: E501
+refcocop_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcoco+/refs(unc).json', instances_file='refcoco+/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcoco+', pipeline=image_pipeline)  # noqa: E501
+refcocog_train = dict(type='RefCOCODataset', data_root=data_root, ann_file='refcocog/refs(umd).json', instances_file='refcocog/instances.json', split='train', data_prefix=dict(video='coco/train2014'), source='refcocog', pipeline=image_pipeline)  # noqa: E501
+visual_genome_train = dict(type='VisualGenomeDataset', data_root=data_root, ann_file='visual_genome/region_descriptions.json', image_file='visual_genome/image_data.json', data_prefix=dict(video='visual_genome'), source='visual_genome', pipeline=image_pipeline)  # noqa: E501
 # AS-V2's three relation-conversation files (boxes without square padding);
 # their image paths (coco/train2017/...) are relative to data_root.
-as_v2_caption_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_region_captioning_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=video_pipeline)  # noqa: E501
-as_v2_conversation_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_conversation_22k_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=video_pipeline)  # noqa: E501
-as_v2_description_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_detailed_description_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=video_pipeline)  # noqa: E501
+as_v2_caption_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_region_captioning_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=image_pipeline)  # noqa: E501
+as_v2_conversation_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_conversation_22k_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=image_pipeline)  # noqa: E501
+as_v2_description_train = dict(type='ASV2Dataset', data_root=data_root, ann_file='as_v2/rec_detailed_description_wo_square_pad.json', data_prefix=dict(video=''), source='as_v2', pipeline=image_pipeline)  # noqa: E501
 
 # ---------------------------------------------------- segmentation
 mevis_train = dict(type='MeViSDataset', data_root=data_root, ann_file='mevis/train/meta_expressions.json', mask_file='mevis/train/mask_dict.json', video_ext='', data_prefix=dict(video='mevis/train/JPEGImages'), source='mevis', pipeline=frames_pipeline)  # noqa: E501
@@ -84,7 +94,7 @@ activitynet_it_train = dict(type='VideoChat2ITDataset', data_root=data_root, ann
 videochat2_it_train = dict(type='VideoChat2ITDataset', data_root=data_root, ann_file='videochat2_it/train.json', data_prefix=dict(video='videochat2_it/videos'), source='videochat2_it', pipeline=video_pipeline)  # noqa: E501
 sharegpt4o_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='sharegpt4o/video_conversations.jsonl', data_prefix=dict(video='sharegpt4o/videos'), source='sharegpt4o', pipeline=video_pipeline)  # noqa: E501
 llava_hound_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='llava_hound/sft.jsonl', data_prefix=dict(video='llava_hound/videos'), source='llava_hound', pipeline=video_pipeline)  # noqa: E501
-sharegpt4v_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='sharegpt4v/sharegpt4v_instruct_gpt4-vision_cap100k.json', data_prefix=dict(video=''), source='sharegpt4v', pipeline=video_pipeline)  # noqa: E501
+sharegpt4v_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='sharegpt4v/sharegpt4v_instruct_gpt4-vision_cap100k.json', data_prefix=dict(video=''), source='sharegpt4v', pipeline=image_pipeline)  # noqa: E501
 
 # Dataloader pieces shared by the stage mixtures.
 batch_size = 4  # per GPU: Table 16's total 128 on 32 GPUs
@@ -93,5 +103,6 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='LengthGroupedBatchSampler', group_size=64),
+    batch_sampler=dict(type='LengthGroupedBatchSampler', group_size=64,
+                       separate_images=True),
     collate_fn=dict(type='tpo.tpo_collate'))

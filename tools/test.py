@@ -20,8 +20,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--submission-dir',
         help='also write the official submission files there: '
-        'qvhighlights_submission.jsonl, tracking/<sequence>.txt, '
-        'masks/Annotations/<vid>/<exp_id>/<frame>.png')
+        'qvhighlights_submission.jsonl, tracking/<sequence>.txt (LaSOT) or '
+        'tracking/<sequence>/<sequence>_001.txt + tracking.zip (GOT-10k), '
+        'masks/Annotations/<vid>/<exp_id>/<frame>.png + '
+        'masks/submission.zip (MeViS, Ref-YouTube-VOS)')
     parser.add_argument(
         '--no-resume',
         action='store_true',
@@ -56,10 +58,12 @@ def main(argv=None) -> dict:
         evaluator.append(dict(type='DumpPredictions', out_file=args.out))
     if args.submission_dir is not None:
         root = args.submission_dir
+        dataset = cfg.test_dataloader.dataset
+        layout = 'got10k' if dataset.get('layout') == 'got10k' else 'lasot'
         evaluator += [
             dict(type='QVHighlightsSubmission',
                  out_file=osp.join(root, 'qvhighlights_submission.jsonl')),
-            dict(type='TrackingSubmission',
+            dict(type='TrackingSubmission', layout=layout,
                  out_dir=osp.join(root, 'tracking')),
             dict(type='MaskSubmission', out_dir=osp.join(root, 'masks')),
         ]

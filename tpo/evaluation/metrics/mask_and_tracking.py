@@ -8,7 +8,8 @@ from tpo.registry import METRICS
 from tpo.utils import describe_sample
 from ..functional import (boundary_f_measure, got10k_eval, lasot_eval,
                           mevis_j_and_f, region_similarity_j)
-from .utils import TaskMetric, require_key, to_numpy
+from .utils import (TaskMetric, decode_rle, predicted_mask_frames,
+                    require_key, to_numpy)
 
 
 @METRICS.register_module()
@@ -20,6 +21,12 @@ class ReferringVOSMetric(TaskMetric):
     expression (their frames are pooled); a sample without it is its own.
     Each expression averages its frames; J and F are the means over
     expressions and ``J&F = (J + F) / 2``, all in percent.
+
+    A sample of the full-video path (``pred_mask_rles``: one RLE per frame
+    of the video, at ``pred_frame_inds``; no ``pred_masks``) is scored on
+    every predicted frame, one frame at a time, against ``gt_masks`` (one
+    per predicted frame) or against MeViS' ``mask_rles`` (per object, one
+    RLE or None per video frame: their union at each frame).
 
     Args:
         bound_th (float): Boundary tolerance of F (fraction of the image
@@ -38,6 +45,9 @@ class ReferringVOSMetric(TaskMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep the per-frame J and F of each sample."""
         for sample in self.selected(data_samples):
+            if 'pred_masks' not in sample and 'pred_mask_rles' in sample:
+                self.results.append(self._every_frame(sample))
+                continue
             pred = to_numpy(require_key(sample, 'pred_masks', self))
             gt = to_numpy(require_key(sample, 'gt_masks', self))
             if pred.ndim != 3 or pred.shape != gt.shape:
@@ -53,6 +63,33 @@ class ReferringVOSMetric(TaskMetric):
                         boundary_f_measure(p, g, self.bound_th)
                         for p, g in zip(pred, gt)
                     ])))
+
+    def _every_frame(self, sample: dict) -> dict:
+        """Per-frame J and F of a full-video sample, decoding one frame of
+        prediction and ground truth at a time."""
+        gt_masks = sample.get('gt_masks')
+        mask_rles = sample.get('mask_rles') if gt_masks is None else None
+        if gt_masks is None and mask_rles is None:
+            require_key(sample, 'gt_masks', self)
+        j, f = [], []
+        for t, (index, pred) in enumerate(predicted_mask_frames(sample,
+                                                                self)):
+            if gt_masks is not None:
+                gt = to_numpy(gt_masks[t]).astype(bool)
+            else:
+                gt = np.zeros(pred.shape, dtype=bool)
+                for rles in mask_rles:
+                    if rles[index] is not None:
+                        gt |= decode_rle(rles[index])
+            if gt.shape != pred.shape:
+                raise ValueError(
+                    f'{type(self).__name__}: frame {index} of '
+                    f'{describe_sample(sample)} has a {pred.shape} '
+                    f'prediction and a {gt.shape} ground truth.')
+            j.append(float(region_similarity_j(pred, gt)))
+            f.append(boundary_f_measure(pred, gt, self.bound_th))
+        return dict(expression_id=sample.get('expression_id'),
+                    j=np.asarray(j), f=np.asarray(f))
 
     def compute_metrics(self, results: list) -> dict:
         """J, F and J&F in percent."""

@@ -1,18 +1,19 @@
 """Predictions written in each benchmark's official submission format
 (``tools/test.py --submission-dir``). These metrics report no number."""
 import json
+import logging
 import os
 import os.path as osp
-from typing import Sequence
-
-import logging
+import zipfile
+from typing import Optional, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
 from PIL import Image
 
 from tpo.registry import METRICS
-from .utils import TaskMetric, require_key, to_numpy
+from .utils import (TaskMetric, predicted_mask_frames, require_key,
+                    to_numpy)
 
 
 def _warn_missing(metric: TaskMetric, count: int, key: str) -> None:
@@ -75,21 +76,33 @@ class QVHighlightsSubmission(TaskMetric):
 
 @METRICS.register_module()
 class TrackingSubmission(TaskMetric):
-    """``<out_dir>/<sequence>.txt`` with one ``x,y,w,h`` line (pixels of
-    the original frame) per predicted frame, in frame order: the result
-    files of the LaSOT / GOT-10k toolkits. Those score every frame of a
-    sequence, so sample every frame in the test pipeline for them. A
-    sequence without ``pred_track_bboxes`` gets an empty file (warned).
+    """Result files of the single-object tracking toolkits, one ``x,y,w,h``
+    line (pixels of the original frame) per predicted frame, in frame
+    order. Those score every frame of a sequence: use the full-video mask
+    head (or sample every frame). A sequence without ``pred_track_bboxes``
+    gets an empty file (warned).
+
+    ``layout='lasot'`` (the LaSOT toolkit's): ``<out_dir>/<sequence>.txt``.
+    ``layout='got10k'`` (got10k-toolkit's, what its server reads):
+    ``<out_dir>/<sequence>/<sequence>_001.txt`` and, from the per-frame
+    ``pred_track_seconds``, ``<sequence>_time.txt``; the folders are also
+    zipped into ``<out_dir>.zip`` for upload.
 
     Args:
         out_dir: folder of the result files.
+        layout: ``'lasot'`` or ``'got10k'``.
         **kwargs: ``tasks`` (default ``('track',)``), ... of
             :class:`TaskMetric`.
     """
 
-    def __init__(self, out_dir: str, tasks=('track', ), **kwargs) -> None:
+    def __init__(self, out_dir: str, layout: str = 'lasot',
+                 tasks=('track', ), **kwargs) -> None:
         super().__init__(tasks=tasks, **kwargs)
+        if layout not in ('lasot', 'got10k'):
+            raise ValueError(f"layout must be 'lasot' or 'got10k', got "
+                             f'{layout!r}.')
         self.out_dir = out_dir
+        self.layout = layout
         self.missing = 0
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -98,54 +111,75 @@ class TrackingSubmission(TaskMetric):
                 self.missing += 1
             boxes = to_numpy(sample.get('pred_track_bboxes',
                                         np.zeros((0, 4))))
+            seconds = sample.get('pred_track_seconds')
             self.results.append(
                 (str(require_key(sample, 'sequence', self)),
-                 boxes.astype(np.float64).reshape(-1, 4)))
+                 boxes.astype(np.float64).reshape(-1, 4),
+                 None if seconds is None else
+                 to_numpy(seconds).astype(np.float64).reshape(-1)))
 
     def compute_metrics(self, results: list) -> dict:
         _warn_missing(self, self.missing, 'pred_track_bboxes')
         self.missing = 0
         os.makedirs(self.out_dir, exist_ok=True)
-        for sequence, boxes in results:
-            path = osp.join(self.out_dir, f'{sequence}.txt')
-            np.savetxt(path, boxes, fmt='%.4f', delimiter=',')
+        for sequence, boxes, seconds in results:
+            if self.layout == 'lasot':
+                np.savetxt(osp.join(self.out_dir, f'{sequence}.txt'), boxes,
+                           fmt='%.4f', delimiter=',')
+                continue
+            folder = osp.join(self.out_dir, sequence)
+            os.makedirs(folder, exist_ok=True)
+            np.savetxt(osp.join(folder, f'{sequence}_001.txt'), boxes,
+                       fmt='%.4f', delimiter=',')
+            if seconds is not None:
+                np.savetxt(osp.join(folder, f'{sequence}_time.txt'),
+                           seconds, fmt='%.8f')
+        if self.layout == 'got10k':
+            zip_folder(self.out_dir, [r[0] for r in results],
+                       self.out_dir.rstrip('/') + '.zip')
         return {}
 
 
 @METRICS.register_module()
 class MaskSubmission(TaskMetric):
     """``<out_dir>/Annotations/<vid>/<exp_id>/<frame name>.png``: one binary
-    PNG (0/255) per predicted frame, the submission layout of MeViS and
-    Ref-YouTube-VOS (a sample without ``pred_masks`` writes none; they are
-    counted in a warning). Frame names come from ``frame_names`` at the sample's
-    ``frame_inds`` (else the frame index, zero-padded to 5 digits).
+    PNG (0/255) per predicted frame, and ``<out_dir>/submission.zip``
+    holding that ``Annotations/`` folder: the submission of the MeViS and
+    Ref-YouTube-VOS servers, which expect a PNG for every frame listed in
+    ``meta_expressions.json`` (use the full-video mask head). Frames come
+    from ``pred_masks`` at ``frame_inds`` or from ``pred_mask_rles`` at
+    ``pred_frame_inds``; their names from ``frame_names`` (else the frame
+    index, zero-padded to 5 digits). A sample without a prediction writes
+    none (counted in a warning).
 
     Args:
         out_dir: the submission folder.
+        zip_name: the archive written in ``out_dir``; None writes none.
         **kwargs: ``tasks`` (default ``('mask',)``), ... of
             :class:`TaskMetric`.
     """
 
-    def __init__(self, out_dir: str, tasks=('mask', ), **kwargs) -> None:
+    def __init__(self, out_dir: str, zip_name: Optional[str] = 'submission.zip',
+                 tasks=('mask', ), **kwargs) -> None:
         super().__init__(tasks=tasks, **kwargs)
         self.out_dir = out_dir
+        self.zip_name = zip_name
         self.missing = 0
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Write the PNGs at once (masks are large); keep the paths."""
         for sample in self.selected(data_samples):
-            if 'pred_masks' not in sample:
+            if 'pred_masks' not in sample and \
+                    'pred_mask_rles' not in sample:
                 self.missing += 1
                 continue
-            masks = to_numpy(sample['pred_masks'])
-            inds = sample.get('frame_inds', range(len(masks)))
             names = sample.get('frame_names')
             folder = osp.join(self.out_dir, 'Annotations',
                               str(require_key(sample, 'vid', self)),
                               str(require_key(sample, 'exp_id', self)))
             os.makedirs(folder, exist_ok=True)
-            for mask, index in zip(masks, inds):
-                name = names[int(index)] if names else f'{int(index):05d}'
+            for index, mask in predicted_mask_frames(sample, self):
+                name = names[index] if names else f'{index:05d}'
                 path = osp.join(folder, f'{name}.png')
                 Image.fromarray(mask.astype(np.uint8) * 255).save(path)
                 self.results.append(path)
@@ -153,4 +187,23 @@ class MaskSubmission(TaskMetric):
     def compute_metrics(self, results: list) -> dict:
         _warn_missing(self, self.missing, 'pred_masks')
         self.missing = 0
+        if self.zip_name:
+            zip_folder(self.out_dir, ['Annotations'],
+                       osp.join(self.out_dir, self.zip_name))
         return {}
+
+
+def zip_folder(root: str, names: Sequence[str], archive: str) -> str:
+    """Zip ``root/<name>`` for each of ``names`` (files or folders, stored
+    under their paths relative to ``root``) into ``archive``."""
+    with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as out:
+        for name in names:
+            top = osp.join(root, name)
+            if osp.isfile(top):
+                out.write(top, name)
+                continue
+            for folder, _, files in sorted(os.walk(top)):
+                for file in sorted(files):
+                    path = osp.join(folder, file)
+                    out.write(path, osp.relpath(path, root))
+    return archive

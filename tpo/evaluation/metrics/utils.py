@@ -1,7 +1,8 @@
 """Reading fields of the data samples that metrics receive (as dicts)."""
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
+import pycocotools.mask as mask_utils
 import torch
 from mmengine.evaluator import BaseMetric
 
@@ -27,6 +28,34 @@ def to_numpy(value: Any) -> np.ndarray:
             value = value.float()
         return value.numpy()
     return np.asarray(value)
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """``(H, W)`` bool mask of a COCO RLE (``counts`` as str, bytes or an
+    uncompressed list)."""
+    if isinstance(rle['counts'], list):
+        rle = mask_utils.frPyObjects(rle, *rle['size'])
+    elif isinstance(rle['counts'], str):
+        rle = dict(size=rle['size'], counts=rle['counts'].encode('ascii'))
+    return mask_utils.decode(rle).astype(bool)
+
+
+def predicted_mask_frames(sample: dict, metric: BaseMetric
+                          ) -> Iterator[Tuple[int, np.ndarray]]:
+    """Per predicted frame, ``(its position in the video, (H, W) bool
+    mask)``, one frame decoded at a time: from ``pred_masks`` ``(T, H, W)``
+    at ``frame_inds``, or from ``pred_mask_rles`` (the full-video path, one
+    RLE per frame) at ``pred_frame_inds`` (default ``0 .. T-1``)."""
+    if 'pred_masks' in sample:
+        masks = to_numpy(sample['pred_masks'])
+        inds = sample.get('frame_inds', range(len(masks)))
+        for index, mask in zip(inds, masks):
+            yield int(index), mask.astype(bool)
+        return
+    rles = require_key(sample, 'pred_mask_rles', metric)
+    inds = sample.get('pred_frame_inds', range(len(rles)))
+    for index, rle in zip(inds, rles):
+        yield int(index), decode_rle(rle)
 
 
 class TaskMetric(BaseMetric):

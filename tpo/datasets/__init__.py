@@ -1,6 +1,7 @@
 from . import synthetic, transforms
 from .annotation import AnnotationError
 from .as_v2 import ASV2Dataset
+from .as_v2_video import ASV2VideoDataset
 from .base import TPOBaseDataset, UnreadableDatasetError
 from .charades_sta import CharadesSTADataset
 from .collate import pad_clips, tpo_collate
@@ -31,7 +32,7 @@ __all__ = [
     'QVHighlightsDataset', 'CharadesSTADataset',
     # referring boxes
     'RefCOCODataset', 'convert_refs_pickle', 'load_refs_pickle',
-    'VisualGenomeDataset', 'ASV2Dataset',
+    'VisualGenomeDataset', 'ASV2Dataset', 'ASV2VideoDataset',
     # referring masks, tracking
     'MeViSDataset', 'decode_masks', 'RefYouTubeVOSDataset',
     'decode_palette_masks', 'SAVDataset', 'LaSOTDataset',

@@ -13,9 +13,11 @@ IMAGE_ENDINGS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 def is_image_item(info: dict) -> bool:
     """Whether an annotation item's visual input is one still image (its
-    ``video_path`` is an image file), which a pipeline may load as a
-    single frame."""
-    return str(info.get('video_path', '')).lower().endswith(IMAGE_ENDINGS)
+    ``video_path`` is an image file, and the item is not marked
+    ``as_video``: an image its pipeline turns into a clip), which a
+    pipeline may load as a single frame."""
+    return not info.get('as_video') and str(info.get(
+        'video_path', '')).lower().endswith(IMAGE_ENDINGS)
 
 
 def _words(value) -> int:

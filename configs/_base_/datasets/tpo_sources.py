@@ -34,6 +34,16 @@ image_pipeline = [
     dict(type='FormatTaskConversation', train=True),
     dict(type='PackTPOInputs', meta_keys=meta_keys),
 ]
+# A still image made a clip by a moving crop (the expanded AS-V2 of the
+# stage-2 mask data: "we convert images into videos").
+pseudo_video_pipeline = [
+    dict(type='LoadVideoFrames', num_frames=num_frames, image_repeat=False,
+         on_error='skip'),
+    dict(type='ImageToPseudoVideo', num_frames=num_frames),
+    dict(type='ResizeFrames', size=(img_size, img_size)),
+    dict(type='FormatTaskConversation', train=True),
+    dict(type='PackTPOInputs', meta_keys=meta_keys),
+]
 # A folder of frames (MeViS JPEGImages/{vid}/{frame}.jpg) plus the masks
 # of the sampled frames (the mask head's targets).
 frames_pipeline = [
@@ -81,6 +91,11 @@ as_v2_description_train = dict(type='ASV2Dataset', data_root=data_root, ann_file
 
 # ---------------------------------------------------- segmentation
 mevis_train = dict(type='MeViSDataset', data_root=data_root, ann_file='mevis/train/meta_expressions.json', mask_file='mevis/train/mask_dict.json', video_ext='', data_prefix=dict(video='mevis/train/JPEGImages'), source='mevis', pipeline=frames_pipeline)  # noqa: E501
+# The expanded AS-V2 (appendix, Settings of Stage 2): AS-V2's referring
+# phrases as segmentation clips of their images (ImageToPseudoVideo).
+as_v2_video_caption_train = dict(as_v2_caption_train, type='ASV2VideoDataset', source='as_v2_video', pipeline=pseudo_video_pipeline)  # noqa: E501
+as_v2_video_conversation_train = dict(as_v2_conversation_train, type='ASV2VideoDataset', source='as_v2_video', pipeline=pseudo_video_pipeline)  # noqa: E501
+as_v2_video_description_train = dict(as_v2_description_train, type='ASV2VideoDataset', source='as_v2_video', pipeline=pseudo_video_pipeline)  # noqa: E501
 sav_train = dict(type='SAVDataset', data_root=data_root, ann_file='sav/sav_train', data_prefix=dict(video='sav/sav_train'), source='sav', pipeline=sav_pipeline)  # noqa: E501
 
 # ---------------------------------------------------- temporal reasoning

@@ -7,6 +7,7 @@ from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
 from .masks import DecodeRLEMasks, LoadMaskletMasks, LoadPaletteMasks
 from .processing import ResizeFrames
+from .pseudo_video import ImageToPseudoVideo
 from .query_features import LoadQueryFeatures
 from .textualize import TextualizeTaskAnswer
 from .tracking import SelectTrackTargets
@@ -17,5 +18,5 @@ __all__ = [
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
     'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
     'SelectTrackTargets', 'TextualizeTaskAnswer', 'LoadClipFeatures',
-    'clip_feature_path', 'LoadQueryFeatures'
+    'clip_feature_path', 'LoadQueryFeatures', 'ImageToPseudoVideo'
 ]

@@ -21,7 +21,7 @@ pytest.importorskip('sam2')
 
 from tpo.models.heads.sam2_full_video import (  # noqa: E402
     SAM2FullVideoTracker, VideoFrames, memory_window, streaming_state)
-from tpo.models.heads.sam2_mask_head import build_sam2_base  # noqa: E402
+from tpo.models.heads.sam2_builder import build_sam2_base  # noqa: E402
 
 NUM_FRAMES, HEIGHT, WIDTH, SIDE = 72, 60, 80, 20
 PREDICTOR = {'_target_': 'sam2.sam2_video_predictor.SAM2VideoPredictor'}

@@ -11,7 +11,7 @@ the memory held just before tracking started, and frames per second.
 (every frame decoded into memory first) with no trimming of the
 predictor's per-frame outputs, for contrast.
 
-    OMP_NUM_THREADS=2 python tools/analysis_tools/benchmark_full_video_memory.py \\
+    OMP_NUM_THREADS=1 python tools/analysis_tools/benchmark_full_video_memory.py \\
         --frames 100 1000 --image-size 128 --eager --out work_dirs/full_video_memory.json
 """
 import argparse
@@ -71,7 +71,7 @@ def measure(args) -> dict:
     import torch
     sys.path.insert(0, ROOT)
     from tpo.models.heads.sam2_full_video import SAM2FullVideoTracker
-    from tpo.models.heads.sam2_mask_head import build_sam2_base
+    from tpo.models.heads.sam2_builder import build_sam2_base
     device = torch.device(args.device)
     torch.manual_seed(0)
     predictor = build_sam2_base(

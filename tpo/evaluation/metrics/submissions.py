@@ -134,7 +134,7 @@ class TrackingSubmission(TaskMetric):
             if seconds is not None:
                 np.savetxt(osp.join(folder, f'{sequence}_time.txt'),
                            seconds, fmt='%.8f')
-        if self.layout == 'got10k':
+        if self.layout == 'got10k' and results:
             zip_folder(self.out_dir, [r[0] for r in results],
                        self.out_dir.rstrip('/') + '.zip')
         return {}
@@ -187,7 +187,7 @@ class MaskSubmission(TaskMetric):
     def compute_metrics(self, results: list) -> dict:
         _warn_missing(self, self.missing, 'pred_masks')
         self.missing = 0
-        if self.zip_name:
+        if self.zip_name and results:  # no masks predicted: no archive
             zip_folder(self.out_dir, ['Annotations'],
                        osp.join(self.out_dir, self.zip_name))
         return {}

@@ -44,3 +44,14 @@ def tiny_model_cfg(**overrides) -> dict:
         loss_iou=dict(type='GIoULoss', loss_weight=2.0))
     cfg.update(overrides)
     return cfg.to_dict()
+
+
+def tiny_all_heads_cfg(**overrides) -> dict:
+    """``configs/tpo/tiny_stage3.py``'s model (every head and the box-prompt
+    encoder), shrunk like :func:`tiny_model_cfg`."""
+    full = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py')).model
+    heads = full.heads.to_dict()
+    heads['region'] = tiny_model_cfg()['heads']['region']
+    return tiny_model_cfg(**dict(
+        dict(heads=heads, box_prompt_encoder=full.box_prompt_encoder.to_dict(),
+             frozen_modules=tuple(full.frozen_modules)), **overrides))

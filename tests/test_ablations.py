@@ -20,7 +20,7 @@ HEAD_OF = dict(T='temporal', R='region', M='mask')
 # config -> (parent config, the key paths it must change[, key paths it may
 # change])
 PARENTS = {
-    'tpo_full': ('../tiny_all_heads', {
+    'tpo_full': ('../tiny_stage3', {
         'load_from', 'model.strict_load', 'charades_dir',
         'charades_sta_train', 'train_dataloader.dataset.datasets',
         'refcoco_test', 'qvhighlights_test', 'mevis_test', 'lasot_test',

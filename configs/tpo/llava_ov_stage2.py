@@ -4,11 +4,10 @@
 # connector and SAM2 inside the mask head stay frozen.
 #
 # The paper trains each head on its own task's data with its own schedule
-# (temporal: 25 epochs at total batch 64; mask: 3 epochs at 128; region:
-# 1 epoch at 128). This recipe trains them jointly for one epoch of the
-# stage-2 mixture (its per-task sizes are Table 17's) at total batch 128;
-# to follow the paper more closely, raise a task's ratio in
-# tpo_stage2_mixture.py (e.g. x25 for temporal grounding).
+# (llava_ov_stage2_{temporal,mask,region}.py, combined by
+# tools/model_converters/combine_stage2_runs.py). This recipe is the
+# one-run alternative: the three heads trained jointly for one epoch of
+# the three runs' data (tpo_stage2_mixture.py) at total batch 128.
 _base_ = [
     './llava_ov_common.py', '../_base_/schedules/tpo_stage2.py',
     '../_base_/datasets/tpo_stage2_mixture.py'

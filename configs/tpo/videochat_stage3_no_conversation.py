@@ -8,6 +8,8 @@ _base_ = [
     '../_base_/datasets/tpo_stage3_no_conversation_mixture.py'
 ]
 
-load_from = 'work_dirs/videochat_stage2'  # the previous stage's work dir
+# Stage 2: the three runs combined by
+# tools/model_converters/combine_stage2_runs.py (or the joint run).
+load_from = 'work_dirs/videochat_stage2'
 work_dir = 'work_dirs/videochat_stage3_no_conversation'
 model = _base_.stage_model

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tests.conftest import CONFIGS, tiny_model_cfg
+from tests.conftest import tiny_all_heads_cfg, tiny_model_cfg
 from tpo.registry import MODELS
 
 WIDTH, HEIGHT, FPS, NUM = 160, 96, 8, 16  # a 2 s video
@@ -66,20 +66,10 @@ def region_model(tmp_path_factory) -> dict:
     return dict(config=config, random=random_ckpt, known=known_ckpt)
 
 
-def all_heads_cfg() -> dict:
-    """configs/tpo/tiny_all_heads.py's model, shrunk like tiny_model_cfg."""
-    full = Config.fromfile(str(CONFIGS / 'tpo/tiny_all_heads.py')).model
-    heads = full.heads.to_dict()
-    heads['region'] = tiny_model_cfg()['heads']['region']
-    return tiny_model_cfg(
-        heads=heads, box_prompt_encoder=full.box_prompt_encoder.to_dict(),
-        frozen_modules=tuple(full.frozen_modules))
-
-
 @pytest.fixture(scope='session')
 def all_heads_model(tmp_path_factory) -> dict:
     pytest.importorskip('sam2')
     root = tmp_path_factory.mktemp('all_heads_model')
-    config, ckpt = save_model(all_heads_cfg(), root, 'all_heads',
+    config, ckpt = save_model(tiny_all_heads_cfg(), root, 'all_heads',
                               known_box=True)
     return dict(config=config, checkpoint=ckpt)

@@ -10,6 +10,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from tests.conftest import CONFIGS, tiny_model_cfg
+from tests.tiny_runs import region_model_data
 from tpo.engine import build_runner
 from tpo.engine.hooks.safetensors_checkpoint_hook import (
     read_metadata, save_safetensors)
@@ -20,7 +21,8 @@ MAX_ITERS = 4
 def stage3_cfg(world: str, work_dir: str) -> Config:
     """tiny_stage3.py, made tiny: 4 iterations, a checkpoint every
     iteration, the last 2 kept."""
-    cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
+    cfg = region_model_data(
+        Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py')))
     cfg.model = tiny_model_cfg()
     cfg.load_from = None
     cfg.work_dir = work_dir

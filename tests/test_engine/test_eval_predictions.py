@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from tests.conftest import CONFIGS, TINY_CGDETR_HEAD, tiny_model_cfg
+from tests.tiny_runs import region_model_data
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tools'))
@@ -23,7 +24,8 @@ init_default_scope('tpo')
 
 
 def tiny_test_cfg(world: str, work_dir: str) -> Config:
-    cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
+    cfg = region_model_data(
+        Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py')))
     cfg.model = tiny_model_cfg()
     cfg.model['heads']['temporal'] = copy.deepcopy(TINY_CGDETR_HEAD)
     cfg.load_from = None

@@ -14,7 +14,9 @@ from torch import nn
 
 from tests.conftest import CONFIGS, tiny_model_cfg
 from tpo.engine import TPOOptimWrapperConstructor, build_runner
+from tpo.engine.combine_runs import is_under
 from tpo.engine.optimizers import module_group
+from tpo.models.utils import freeze_modules
 from tpo.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 BASE_LR, BASE_WD = 1e-3, 0.02
@@ -201,25 +203,31 @@ def test_runner_builds_the_constructor_from_a_config(tmp_path):
 # ------------------------------------------------------------ Table 16
 # Table 16 of the paper ("Training Settings of VideoChat-TPO"), one column
 # per stage: the learning rate of each module, None where it is frozen (or,
-# in stage 1, "-": not trained yet).
-STAGES = ('stage1', 'stage2', 'stage3_no_conversation', 'stage3')
+# in stage 1, "-": not trained yet). Stage 2 is three runs, one per head
+# ("64/128/128", "25/3/1": temporal / mask / region); each trains its head
+# and task token with the LoRA, the others frozen. The recipes also keep the
+# joint run ('stage2') as an option: the three heads together at 128 for
+# one epoch of the three runs' data.
+STAGES = ('stage1', 'stage2', 'stage3_no_conversation', 'stage3',
+          'stage2_temporal', 'stage2_mask', 'stage2_region')
 TABLE16_LR = {
-    'vision_encoder': (None, None, 2e-5, 2e-5),  # Vision Enc. LR
-    'connector': (None, None, 2e-5, 2e-5),  # Connector LR
-    'heads.temporal': (None, 1e-4, 2e-5, 2e-5),  # Temporal Head LR
-    'heads.region': (None, 1e-4, 2e-5, 2e-5),  # Region Head LR
-    'heads.mask.sam': (None, None, None, None),  # Mask Head LR: Frozen
-    'heads.mask.adapter': (None, 1e-4, 2e-5, 2e-5),  # Mask Adapter LR
-    'task_tokens.tokens.temporal': (None, 2e-4, 2e-5, 2e-5),
-    'task_tokens.tokens.region': (None, 1e-4, 2e-5, 2e-5),
-    'task_tokens.tokens.mask': (None, 1e-4, 2e-5, 2e-5),
-    'llm.lora': (2e-5, 2e-5, 2e-5, 2e-5),  # LLM LoRA LR
+    'vision_encoder': (None, None, 2e-5, 2e-5, None, None, None),
+    'connector': (None, None, 2e-5, 2e-5, None, None, None),
+    'heads.temporal': (None, 1e-4, 2e-5, 2e-5, 1e-4, None, None),
+    'heads.region': (None, 1e-4, 2e-5, 2e-5, None, None, 1e-4),
+    'heads.mask.sam': (None, None, None, None, None, None, None),
+    'heads.mask.adapter': (None, 1e-4, 2e-5, 2e-5, None, 1e-4, None),
+    'task_tokens.tokens.temporal': (None, 2e-4, 2e-5, 2e-5, 2e-4, None,
+                                    None),
+    'task_tokens.tokens.region': (None, 1e-4, 2e-5, 2e-5, None, None, 1e-4),
+    'task_tokens.tokens.mask': (None, 1e-4, 2e-5, 2e-5, None, 1e-4, None),
+    'llm.lora': (2e-5, 2e-5, 2e-5, 2e-5, 2e-5, 2e-5, 2e-5),  # LLM LoRA LR
+    # Not in Table 16 (the release's tracking prompt): trained with the
+    # mask adapter, at its rate.
+    'box_prompt_encoder': (None, 1e-4, 2e-5, 2e-5, None, 1e-4, None),
 }
-# Total batch size and epochs. Stage 2 is "64/128/128" and "25/3/1" (the
-# temporal / mask / region heads trained separately); the recipes train the
-# three jointly at 128 for one epoch of Table 17's stage-2 mixture.
-TABLE16_BATCH = (128, 128, 256, 256)
-TABLE16_EPOCHS = (1, 1, 1, 3)
+TABLE16_BATCH = (128, 128, 256, 256, 64, 128, 128)
+TABLE16_EPOCHS = (1, 1, 1, 3, 25, 3, 1)
 # Where each row lives in a TPOModel (one representative parameter).
 PARAM_OF_ROW = {
     'vision_encoder': 'vision_encoder.blocks.0.attn.qkv.weight',
@@ -233,9 +241,14 @@ PARAM_OF_ROW = {
     'task_tokens.tokens.mask': 'task_tokens.tokens.mask',
     'llm.lora': 'llm.base_model.model.model.layers.0.self_attn.q_proj.'
     'lora_A.default.weight',
+    'box_prompt_encoder': 'box_prompt_encoder.mlp.0.weight',
 }
 PREVIOUS = {
     'stage2': 'stage1',
+    'stage2_temporal': 'stage1',
+    'stage2_mask': 'stage1',
+    'stage2_region': 'stage1',
+    # the three runs joined by combine_stage2_runs.py (or the joint run)
     'stage3_no_conversation': 'stage2',
     'stage3': 'stage3_no_conversation'
 }
@@ -269,14 +282,11 @@ def test_stage_config_encodes_table16(model, index):
     # Frozen modules and per-module learning rates, through the real
     # constructor on a skeleton with the model's parameter names (the GPU
     # bf16 wrapper swapped for the plain one, as on a CPU).
-    # (+ the box-prompt encoder, not in Table 16.)
-    net = skeleton(
-        list(PARAM_OF_ROW.values()) + ['box_prompt_encoder.mlp.0.weight'])
+    net = skeleton(PARAM_OF_ROW.values())
     # the stage's frozen modules and SAM2, which the mask head declares
     # frozen (freeze_sam)
     assert cfg.model.heads.mask.freeze_sam
-    for path in (*cfg.model.frozen_modules, 'heads.mask.sam'):
-        net.get_submodule(path).requires_grad_(False)
+    freeze_modules(net, (*cfg.model.frozen_modules, 'heads.mask.sam'))
     optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
     assert (optim_cfg.pop('type'), optim_cfg.pop('dtype')) == \
         ('AmpOptimWrapper', 'bfloat16')  # Table 16: bf16
@@ -312,10 +322,10 @@ def test_stage_config_encodes_table16(model, index):
     assert warmup.end == pytest.approx(0.2 * cfg.train_cfg.max_epochs)
     assert cosine.end == cfg.train_cfg.max_epochs
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
-    # Total batch size and epochs.
+    # Total batch size and epochs; the recipe states the total batch.
     total = (cfg.num_gpus * cfg.train_dataloader.batch_size *
              cfg.optim_wrapper.get('accumulative_counts', 1))
-    assert total == TABLE16_BATCH[index]
+    assert total == TABLE16_BATCH[index] == cfg.global_batch_size
     assert cfg.train_cfg.max_epochs == TABLE16_EPOCHS[index]
     # LoRA r16 / alpha 32, 16 input frames (224^2 for VideoChat2's UMT-L;
     # LLaVA-OV's SigLIP needs its 384^2).
@@ -354,11 +364,42 @@ def test_stage_data_is_table17():
         else:
             assert a.ratio == b.ratio
     assert sum(e.ratio for e in part.datasets) == pytest.approx(564_000)
-    for stage, samples in (('stage1', 150_000), ('stage2', 771_100)):
+    for stage, samples in (('stage1', 150_000), ('stage2', 828_400)):
         for model in ('videochat', 'llava_ov'):
             dataset = stage_cfg(model, stage).train_dataloader.dataset
             assert dataset.type == 'MixedDataset'
             assert dataset.num_samples == samples
+
+
+# Table 17's stage-2 data of each head's run: (source, samples per epoch);
+# the mask run adds the appendix's expanded AS-V2 (images as videos, its
+# size assumed: as each of SA-V and MeViS).
+STAGE2_DATA = {
+    'temporal': [(s, 116_500 / 6) for s in (
+        'didemo', 'queryd', 'hirest', 'activitynet', 'tacos', 'ego4d_nlq')],
+    'mask': [('sav', 57_300), ('mevis', 57_300)] +
+    [('as_v2_video', 57_300 / 3)] * 3,
+    'region': [('as_v2', 36_000)] * 3 + [
+        (s, 108_000)
+        for s in ('visual_genome', 'refcoco', 'refcoco+', 'refcocog')],
+}
+
+
+@pytest.mark.parametrize('model', ['videochat', 'llava_ov'])
+def test_stage2_runs_read_their_task_data_and_the_joint_run_all(model):
+    joint = stage_cfg(model, 'stage2').train_dataloader.dataset
+    union = []
+    for run, expected in STAGE2_DATA.items():
+        dataset = stage_cfg(model, f'stage2_{run}').train_dataloader.dataset
+        got = [(e.dataset.source, e.ratio) for e in dataset.datasets]
+        assert got == pytest.approx(expected), run
+        assert dataset.num_samples == pytest.approx(
+            sum(r for _, r in expected))
+        assert dataset.type == 'MixedDataset'
+        union += got
+    assert sorted((e.dataset.source, e.ratio) for e in joint.datasets) == \
+        sorted(union)
+    assert joint.num_samples == 116_500 + 171_900 + 540_000
 
 
 def test_cpu_override_builds(tmp_path):
@@ -377,8 +418,7 @@ def test_cpu_override_builds(tmp_path):
     cfg = Config.fromfile(str(child))
     optim_cfg = cfg.optim_wrapper.to_dict()
     assert optim_cfg['type'] == 'OptimWrapper' and 'dtype' not in optim_cfg
-    net = skeleton(
-        list(PARAM_OF_ROW.values()) + ['box_prompt_encoder.mlp.0.weight'])
+    net = skeleton(PARAM_OF_ROW.values())
     wrapper = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(type=optim_cfg.pop('constructor'),
              paramwise_cfg=optim_cfg.pop('paramwise_cfg'),
@@ -401,45 +441,45 @@ def test_missing_previous_stage_fails_clearly(model, tmp_path):
         build_runner(cfg)
 
 
-def test_stage2_keys_on_a_model_with_every_head():
-    """Table 16's stage-2 keys and frozen modules on a real TPOModel with
-    the temporal (CG-DETR), region and mask (SAM2) heads and the box-prompt
-    encoder: the recipe's module paths exist and get their rates."""
+@pytest.mark.parametrize('stage', ['stage2', 'stage2_temporal',
+                                   'stage2_mask', 'stage2_region'])
+def test_stage2_keys_on_a_model_with_every_head(stage):
+    """Table 16's stage-2 columns on a real TPOModel with the temporal
+    (CG-DETR), region and mask (SAM2) heads and the box-prompt encoder:
+    every parameter of a row gets the row's rate or is frozen, and nothing
+    else trains (the tiny LLM's new token rows and lm_head, which the 7B
+    model adapts through LoRA, train at the LoRA rate)."""
     pytest.importorskip('sam2')
-    cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_all_heads.py'))
-    stage = stage_cfg('videochat', 'stage2')
-    cfg.model.frozen_modules = stage.model.frozen_modules
+    cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
+    recipe = stage_cfg('videochat', stage)
+    cfg.model.frozen_modules = recipe.model.frozen_modules
     net = MODELS.build(cfg.model)
-    optim_cfg = stage.optim_wrapper.to_dict()
+    optim_cfg = recipe.optim_wrapper.to_dict()
     for key in ('type', 'dtype', 'constructor'):
         optim_cfg.pop(key)
     paramwise_cfg = optim_cfg.pop('paramwise_cfg')
     wrapper = build(net, optimizer=optim_cfg['optimizer'], **paramwise_cfg)
     owner = group_of(wrapper)
-    expected = {  # Table 16, stage 2 (None: frozen)
-        'vision_encoder.': None, 'connector.': None, 'heads.mask.sam.': None,
-        'heads.temporal.': 1e-4, 'heads.region.': 1e-4,
-        'heads.mask.adapter.': 1e-4, 'task_tokens.tokens.temporal': 2e-4,
-        'task_tokens.tokens.region': 1e-4, 'task_tokens.tokens.mask': 1e-4,
-        'box_prompt_encoder.': 1e-4,
-    }
+    column = STAGES.index(stage)
     seen = set()
     for name, param in net.named_parameters():
-        for prefix, lr in expected.items():
-            if name.startswith(prefix):
-                seen.add(prefix)
-                if lr is None:
-                    assert id(param) not in owner, name
-                else:
-                    assert owner[id(param)]['lr'] == pytest.approx(lr), name
-        if 'lora_' in name:
-            assert owner[id(param)]['lr'] == pytest.approx(2e-5), name
-    assert seen == set(expected)
-    # 2e-5 (LoRA), 1e-4 (heads, tokens, box prompts), 2e-4 (temporal token).
-    assert len(wrapper.optimizer.param_groups) == 3
-    rows = {row['module'] for row in wrapper.module_table}
-    assert {'heads.temporal', 'heads.mask', 'heads.region',
-            'box_prompt_encoder', 'task_tokens.mask'} <= rows
+        if name.startswith('llm.'):  # LoRA, and the tiny LLM's token rows
+            row = 'llm.lora' if param.requires_grad else None
+        else:
+            row = next((r for r in TABLE16_LR if name == r or
+                        name.startswith(r + '.')), None)
+        if row is None:  # the LLM's base weights, frozen under LoRA
+            assert name.startswith('llm.') and id(param) not in owner, name
+            continue
+        seen.add(row)
+        lr = TABLE16_LR[row][column]
+        if lr is None:
+            assert not param.requires_grad and id(param) not in owner, name
+        else:
+            assert owner[id(param)]['lr'] == pytest.approx(lr), name
+    assert seen == set(TABLE16_LR)
+    rates = {lr for lrs in TABLE16_LR.values() for lr in [lrs[column]] if lr}
+    assert len(wrapper.optimizer.param_groups) == len(rates)
 
 
 # ------------------------------------------------- docs/training_recipes.md
@@ -456,13 +496,17 @@ def recipe_table() -> str:
         '| epochs | samples / epoch (sources) | `load_from` |',
         '|---|---|---|---|---|---|---|',
     ]
+    order = ('stage1', 'stage2_temporal', 'stage2_mask', 'stage2_region',
+             'stage2', 'stage3_no_conversation', 'stage3')
     for model in ('videochat', 'llava_ov'):
-        for stage in STAGES:
+        for stage in order:
             cfg = stage_cfg(model, stage)
             base_lr = cfg.optim_wrapper.optimizer.lr
             keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
             rates = {}
             for key, value in keys.items():
+                if is_under(key, cfg.model.frozen_modules):
+                    continue  # a frozen module's rate applies to nothing
                 lr = f"{base_lr * value.get('lr_mult', 1.0):.0e}"
                 rates.setdefault(lr, []).append(
                     key.replace('task_tokens.tokens.', 'token.'))

@@ -15,6 +15,7 @@ from mmengine.hooks import Hook
 from safetensors.torch import load_file
 
 from tests.conftest import CONFIGS, tiny_model_cfg
+from tests.tiny_runs import region_model_data
 from tpo.engine import build_runner, resolve_checkpoint
 from tpo.registry import HOOKS, MODELS
 
@@ -66,7 +67,8 @@ class PauseAfter(Hook):
 
 
 def stage3_cfg(world: str, work_dir: str) -> Config:
-    cfg = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
+    cfg = region_model_data(
+        Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py')))
     cfg.model = tiny_model_cfg()
     cfg.load_from = None
     cfg.work_dir = work_dir

@@ -19,7 +19,7 @@ def test_defaults():
     cfg = build()
     assert cfg.work_dir == './work_dirs/tiny_stage3'
     assert cfg.resume is False
-    assert cfg.load_from == 'work_dirs/tiny_stage2'
+    assert cfg.load_from == 'work_dirs/tiny_stage3_no_conversation'
     assert cfg.launcher == 'none'
 
 

@@ -1,5 +1,5 @@
 """All three heads end to end: the real data pipelines of
-``configs/tpo/tiny_all_heads.py`` on the tiny synthetic world, through
+``configs/tpo/tiny_stage3.py`` on the tiny synthetic world, through
 TPOModel (loss and predict) to the metrics. Tracking (LaSOT) is routed to the
 SAM2 mask head with the mask task's tokens and a ``<track_box>`` prompt."""
 import copy
@@ -21,7 +21,7 @@ from tpo.structures.masks import rle_to_mask  # noqa: E402
 from tpo.tasks import BOX_PROMPT_TOKEN, OFFICIAL_TOKEN_ORDER  # noqa: E402
 
 init_default_scope('tpo')
-CFG = Config.fromfile(str(CONFIGS / 'tpo/tiny_all_heads.py'))
+CFG = Config.fromfile(str(CONFIGS / 'tpo/tiny_stage3.py'))
 SIZE = 32  # the frames of tiny_model_cfg's vision encoder
 NUM_FRAMES = CFG.num_frames
 READERS = ('RefCOCODataset', 'QVHighlightsDataset', 'MeViSDataset',

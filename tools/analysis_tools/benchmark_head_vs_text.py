@@ -91,8 +91,7 @@ def main(argv=None) -> dict:
     if args.task not in heads:
         raise SystemExit(
             f'{args.config} has no {args.task} head (its heads: '
-            f'{sorted(heads)}); the temporal head is in '
-            'configs/tpo/tiny_all_heads.py')
+            f'{sorted(heads)}); configs/tpo/tiny_stage3.py has every head')
     head = heads[args.task]
     encoder = cfg.model.vision_encoder
     frames = torch.randint(

@@ -2,9 +2,11 @@
 temporal-reasoning conversations (VideoChat2-IT json).
 
     python tools/dataset_converters/dense_captions_to_it.py \
-        --source youcook2 youcookii_annotations_trainval.json data/youcook2/train_it.json
+        --source youcook2 youcookii_annotations_trainval.json \
+        data/youcook2/train_it.json
     python tools/dataset_converters/dense_captions_to_it.py \
-        --source activitynet captions/train.json data/activitynet/train_it.json
+        --source activitynet captions/train.json \
+        data/activitynet/train_it.json --skip-invalid
 
 What each video becomes: :mod:`tpo.datasets.converters.temporal_reasoning`.
 A malformed record stops the conversion with an error naming the file, the

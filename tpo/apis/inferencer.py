@@ -249,13 +249,13 @@ class TPOInferencer:
                 f'the checkpoint has no {head_task} head (its heads: '
                 f'{sorted(self.heads) or "none"}). Use a checkpoint trained '
                 f'with a {head_task} head, e.g. of '
-                'configs/tpo/tiny_all_heads.py.')
+                'configs/tpo/tiny_stage3.py.')
         if task == 'track' and model.splicer.box_prompt_id is None:
             raise ValueError(
                 f'prompt {index} asks for tracking, but the model has no '
                 'box-prompt encoder to read its box (set '
                 "model.box_prompt_encoder=dict(type='BoxPromptEncoder'), "
-                'as configs/tpo/tiny_all_heads.py does)')
+                'as configs/tpo/tiny_stage3.py does)')
         return task
 
     @staticmethod

@@ -107,3 +107,21 @@ test_evaluator = [
 ]
 val_dataloader = test_dataloader
 val_evaluator = test_evaluator
+
+# The data of every head (tpo/tiny_stage3_no_conversation.py,
+# tpo/tiny_stage3.py): the referring data is repeated (3 times) so that the
+# region head keeps a large share of a short schedule; the test splits and
+# metrics of every task.
+task_train_datasets = [
+    dict(type='RepeatDataset', times=3, dataset=refcoco_train),
+    qvhighlights_train, mevis_train, lasot_train]
+every_task_test_datasets = [refcoco_val, qvhighlights_val, mevis_val,
+                            lasot_val, mvbench_val]
+every_task_metrics = [
+    dict(type='ReferringBoxAccuracy', tasks=('region', )),
+    dict(type='MomentRetrievalMetric', tasks=('temporal', )),
+    dict(type='ReferringVOSMetric', tasks=('mask', )),
+    dict(type='TrackingMetric', tasks=('track', ), protocol='lasot'),
+    dict(type='MultipleChoiceAccuracy', tasks=('mcq', )),
+    dict(type='TaskAssignAccuracy'),
+]

@@ -24,6 +24,15 @@ video_pipeline = [
     dict(type='FormatTaskConversation', train=True),
     dict(type='PackTPOInputs', meta_keys=meta_keys),
 ]
+# A video file at evaluation (num_frames frames at the centres of equal
+# segments), for the validation of the fine-tuning recipes.
+video_test_pipeline = [
+    dict(type='LoadVideoFrames', num_frames=num_frames, sampling='uniform',
+         on_error='raise'),
+    dict(type='ResizeFrames', size=(img_size, img_size)),
+    dict(type='FormatTaskConversation', train=False),
+    dict(type='PackTPOInputs'),
+]
 # A still image as one frame, as VideoChat2 feeds images (RefCOCO*, Visual
 # Genome, AS-V2 and ShareGPT4V images); the batch sampler keeps them apart
 # from videos, so the collate function does not pad them to num_frames.
@@ -75,6 +84,7 @@ activitynet_train = dict(type='QVHighlightsDataset', data_root=data_root, ann_fi
 tacos_train = dict(type='QVHighlightsDataset', data_root=data_root, ann_file='tacos/train_qvh.jsonl', data_prefix=dict(video='tacos/videos'), require_saliency=False, source='tacos', pipeline=video_pipeline)  # noqa: E501
 nlq_train = dict(type='QVHighlightsDataset', data_root=data_root, ann_file='ego4d/nlq_train_qvh.jsonl', data_prefix=dict(video='ego4d/clips'), require_saliency=False, source='ego4d_nlq', pipeline=video_pipeline)  # noqa: E501
 qvhighlights_train = dict(type='QVHighlightsDataset', data_root=data_root, ann_file='qvhighlights/highlight_train_release.jsonl', data_prefix=dict(video='qvhighlights/videos'), source='qvhighlights', pipeline=video_pipeline)  # noqa: E501
+charades_sta_train = dict(type='CharadesSTADataset', data_root=data_root, ann_file='charades/charades_sta_train.txt', meta_file='charades/Charades_v1_train.csv', data_prefix=dict(video='charades/videos'), source='charades_sta', pipeline=video_pipeline)  # noqa: E501
 
 # ---------------------------------------------------- spatial grounding
 # refs(*).json converted once from refs(*).p by
@@ -110,6 +120,12 @@ videochat2_it_train = dict(type='VideoChat2ITDataset', data_root=data_root, ann_
 sharegpt4o_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='sharegpt4o/video_conversations.jsonl', data_prefix=dict(video='sharegpt4o/videos'), source='sharegpt4o', pipeline=video_pipeline)  # noqa: E501
 llava_hound_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='llava_hound/sft.jsonl', data_prefix=dict(video='llava_hound/videos'), source='llava_hound', pipeline=video_pipeline)  # noqa: E501
 sharegpt4v_train = dict(type='ShareGPTDataset', data_root=data_root, ann_file='sharegpt4v/sharegpt4v_instruct_gpt4-vision_cap100k.json', data_prefix=dict(video=''), source='sharegpt4v', pipeline=image_pipeline)  # noqa: E501
+
+# The evaluation loader of the fine-tuning recipes (their dataset added).
+eval_dataloader = dict(
+    batch_size=1, num_workers=4, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'))
 
 # Dataloader pieces shared by the stage mixtures.
 batch_size = 4  # per GPU: Table 16's total 128 on 32 GPUs

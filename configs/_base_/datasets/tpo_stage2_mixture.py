@@ -1,22 +1,25 @@
-# TPO stage 2 (task heads and tokens) training data, Table 17.
+# TPO stage 2 (task heads and tokens) training data, Table 17, one list per
+# head: the paper trains each head on its own task's data
+# (videochat_stage2_{temporal,mask,region}.py pick one list each); the
+# joint run (videochat_stage2.py) mixes the three lists for one epoch.
 # One source per line: (source config of tpo_sources.py, samples per epoch).
 # Swap a source by editing its line; a ratio of 0 leaves it out. The paper
 # gives only the per-task totals: each task's samples are split equally
-# between its datasets (AS-V2's share between its three files). The paper
-# trains each head on its own task's data with its own schedule (temporal
-# 25 epochs at batch 64, region 1 epoch, mask 3 epochs at batch 128); this
-# single mixture holds one epoch of all three at the paper's per-task sizes.
+# between its datasets (AS-V2's share between its three files).
 _base_ = ['./tpo_sources.py']
 
-stage2_mixture = [
-    # temporal grounding, 116.5K
+# temporal grounding, 116.5K
+temporal_mixture = [
     dict(dataset=_base_.didemo_train, ratio=116_500 / 6),
     dict(dataset=_base_.queryd_train, ratio=116_500 / 6),
     dict(dataset=_base_.hirest_train, ratio=116_500 / 6),
     dict(dataset=_base_.activitynet_train, ratio=116_500 / 6),
     dict(dataset=_base_.tacos_train, ratio=116_500 / 6),
     dict(dataset=_base_.nlq_train, ratio=116_500 / 6),
-    # spatial grounding, 540K
+]
+temporal_samples = 116_500
+# spatial grounding, 540K
+region_mixture = [
     dict(dataset=_base_.as_v2_caption_train, ratio=108_000 / 3),
     dict(dataset=_base_.as_v2_conversation_train, ratio=108_000 / 3),
     dict(dataset=_base_.as_v2_description_train, ratio=108_000 / 3),
@@ -24,11 +27,22 @@ stage2_mixture = [
     dict(dataset=_base_.refcoco_train, ratio=108_000),
     dict(dataset=_base_.refcocop_train, ratio=108_000),
     dict(dataset=_base_.refcocog_train, ratio=108_000),
-    # segmentation, 114.6K
+]
+region_samples = 540_000
+# segmentation, 114.6K (Table 17: SA-V, MeViS), plus the appendix's
+# "expanded ASv2 (we convert images into videos)", whose size the paper
+# does not give: assumed as large as each of the other two sources.
+mask_mixture = [
     dict(dataset=_base_.sav_train, ratio=57_300),
     dict(dataset=_base_.mevis_train, ratio=57_300),
+    dict(dataset=_base_.as_v2_video_caption_train, ratio=57_300 / 3),
+    dict(dataset=_base_.as_v2_video_conversation_train, ratio=57_300 / 3),
+    dict(dataset=_base_.as_v2_video_description_train, ratio=57_300 / 3),
 ]
+mask_samples = 171_900
 
 train_dataloader = dict(
-    dataset=dict(type='MixedDataset', datasets=stage2_mixture,
-                 num_samples=771_100, seed=0))
+    dataset=dict(type='MixedDataset',
+                 datasets=temporal_mixture + region_mixture + mask_mixture,
+                 num_samples=temporal_samples + region_samples +
+                 mask_samples, seed=0))

@@ -1,6 +1,7 @@
 # The schedule of the synthetic world's base MLLM (tpo/tiny_mllm_base.py):
-# the LLM learns to chat through LoRA; the tiny ViT, Q-Former, task tokens
-# and heads are not trained (and their losses are off).
+# the LLM learns to chat through LoRA; the tiny ViT, Q-Former, task tokens,
+# heads and box-prompt encoder are not trained (and the heads' losses are
+# off).
 _base_ = ['./tiny_adamw.py']
 
 max_iters = 600  # enough for chat and multiple choice on the tiny world
@@ -10,5 +11,6 @@ param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # Merged into the recipe's model by `model = _base_.stage_model`.
 stage_model = dict(
-    frozen_modules=('vision_encoder', 'connector', 'task_tokens', 'heads'),
+    frozen_modules=('vision_encoder', 'connector', 'task_tokens', 'heads',
+                    'box_prompt_encoder'),
     loss_weights=dict(heads=0.0))

@@ -1,5 +1,6 @@
-# TPO stage 3 on the tiny model (tpo/tiny_stage3.py, tpo/tiny_all_heads.py):
-# the modules of stage 2, trained jointly on task data and conversations.
+# TPO stage 3 on the tiny model (tpo/tiny_stage3.py): the modules of stage
+# 2 (every head, task token and the box-prompt encoder, LoRA, the
+# connector), trained jointly on task data and conversations.
 _base_ = ['./tiny_stage2.py']
 
 max_iters = 1500  # the joint stage, shorter than the heads' stage

@@ -8,7 +8,6 @@ _base_ = [
     '../../_base_/schedules/tiny_stage0.py', '../../_base_/default_runtime.py'
 ]
 
-model = dict(_base_.stage_model, frozen_modules=_base_.stage_model[
-    'frozen_modules'] + ('box_prompt_encoder', ))
+model = _base_.stage_model
 train_dataloader = dict(dataset=dict(datasets=[
     _base_.videochat2_it_train, _base_.mvbench_train]))

@@ -1,6 +1,6 @@
 """Frozen submodules (no gradients, and eval mode even when the model
 trains) and submodules that mmengine's ``init_weights`` must leave alone."""
-from typing import Iterable
+from typing import Iterable, Optional
 
 from torch import nn
 
@@ -8,18 +8,40 @@ from torch import nn
 def freeze_modules(root: nn.Module, paths: Iterable[str]) -> None:
     """Stop the gradients of the submodules at ``paths`` (attribute paths
     such as ``'vision_encoder'`` or ``'heads.mask.sam'``) and put them in
-    eval mode."""
+    eval mode. A path may also name one parameter (a task token,
+    ``'task_tokens.tokens.region'``), which stops training alone."""
     for path in paths:
-        module = root.get_submodule(path)
+        module = _submodule(root, path)
+        if module is None:
+            root.get_parameter(path).requires_grad_(False)
+            continue
         module.eval()
         module.requires_grad_(False)
 
 
 def keep_in_eval(root: nn.Module, paths: Iterable[str]) -> None:
     """Put the submodules at ``paths`` back in eval mode (after
-    ``root.train()``)."""
+    ``root.train()``); parameter paths are passed over."""
     for path in paths:
-        root.get_submodule(path).eval()
+        module = _submodule(root, path)
+        if module is not None:
+            module.eval()
+
+
+def _submodule(root: nn.Module, path: str) -> Optional[nn.Module]:
+    """The submodule at ``path``; None when ``path`` names a parameter
+    (an error naming the path when it names neither)."""
+    try:
+        return root.get_submodule(path)
+    except AttributeError:
+        pass
+    try:
+        root.get_parameter(path)
+    except AttributeError:
+        raise AttributeError(
+            f'{path!r} is neither a submodule nor a parameter of the '
+            f'{type(root).__name__}') from None
+    return None
 
 
 def mark_built_initialised(root: nn.Module) -> None:

@@ -1,0 +1,19 @@
+# TPO stage 2, temporal run, on the tiny model (the 7B run:
+# videochat_stage2_temporal.py): the temporal head (CG-DETR) and its token
+# learn moments and saliency from QVHighlights; the other heads are frozen
+# (../_base_/schedules/tiny_stage2_temporal.py).
+_base_ = [
+    '../_base_/models/tpo_tiny_all_heads.py',
+    '../_base_/datasets/synthetic_world.py',
+    '../_base_/schedules/tiny_stage2_temporal.py',
+    '../_base_/default_runtime.py'
+]
+
+load_from = 'work_dirs/tiny_stage1'
+model = _base_.stage_model
+train_dataloader = dict(dataset=dict(datasets=[_base_.qvhighlights_train]))
+test_dataloader = dict(dataset=dict(datasets=[_base_.qvhighlights_val]))
+test_evaluator = [dict(type='MomentRetrievalMetric', tasks=('temporal', )),
+                  dict(type='TaskAssignAccuracy')]
+val_dataloader = test_dataloader
+val_evaluator = test_evaluator

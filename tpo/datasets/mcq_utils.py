@@ -1,5 +1,6 @@
-"""Helpers shared by the multiple-choice benchmark readers (VideoMME, MLVU,
-MMIU, SEED-Bench-2): reading record files, option lists and letters."""
+"""Helpers shared by the multiple-choice benchmark readers (MVBench,
+NExT-GQA, VideoMME, MLVU, MMIU, SEED-Bench-2): reading record files, option
+lists and letters, and the prompt fields of an item."""
 import os.path as osp
 import string
 from typing import Any, List, Optional, Sequence, Tuple
@@ -93,3 +94,20 @@ def read_letter(record: AnnotationRecord, field: str,
 def join_path(root: str, name: str) -> str:
     """Absolute, normalised ``root/name`` (``./`` and ``../`` resolved)."""
     return osp.abspath(osp.normpath(osp.join(root, name)))
+
+
+def mcq_prompt_fields(question_text: str, gt_answer: str, answer: str,
+                      question_prompt: str, answer_prefix: str,
+                      instruction: str) -> dict:
+    """The fields a multiple-choice item is asked and scored with: the
+    question text, the letter answer, the answer prefix and instruction of
+    the prompt, and a one-turn ``conversation`` (the question text plus
+    ``question_prompt``, answered with ``answer``)."""
+    return dict(
+        question_text=question_text,
+        gt_answer=gt_answer,
+        answer_prefix=answer_prefix,
+        instruction=instruction,
+        conversation=[
+            dict(question=question_text + question_prompt, answer=answer)
+        ])

@@ -28,8 +28,8 @@ from typing import List, Optional, Sequence, Tuple
 from tpo.registry import DATASETS
 from .annotation import AnnotationRecord
 from .base import TPOBaseDataset
-from .mcq_utils import (LETTERS, join_path, read_letter, read_records,
-                        read_text_list)
+from .mcq_utils import (LETTERS, join_path, mcq_prompt_fields, read_letter,
+                        read_records, read_text_list)
 
 QUESTION_PROMPT = ("\nAnswer with the option's letter from the given choices "
                    'directly.')
@@ -139,11 +139,6 @@ class MMIUDataset(TPOBaseDataset):
             options=options,
             candidates=list(options),
             answer=options[LETTERS.index(gt_answer)],
-            gt_answer=gt_answer,
-            question_text=question_text,
-            answer_prefix=self.answer_prefix,
-            instruction=self.instruction,
-            conversation=[
-                dict(question=question_text + self.question_prompt,
-                     answer=gt_answer)
-            ])
+            **mcq_prompt_fields(question_text, gt_answer, gt_answer,
+                                self.question_prompt, self.answer_prefix,
+                                self.instruction))

@@ -7,6 +7,7 @@ from tpo.registry import DATASETS
 from .annotation import (AnnotationRecord, load_json, read_clip_window,
                          require_path)
 from .base import TPOBaseDataset
+from .mcq_utils import mcq_prompt_fields
 
 ANSWER_PREFIX = 'Best option:('
 SYSTEM_PROMPT = (
@@ -166,15 +167,9 @@ class MVBenchDataset(TPOBaseDataset):
             question=question,
             candidates=candidates,
             answer=answer,
-            question_text=question_text,
-            gt_answer=gt_answer,
-            answer_prefix=ANSWER_PREFIX,
-            instruction=self.instruction,
-            conversation=[
-                dict(
-                    question=question_text + self.question_prompt,
-                    answer=gt_answer[1:])
-            ])
+            **mcq_prompt_fields(question_text, gt_answer, gt_answer[1:],
+                                self.question_prompt, ANSWER_PREFIX,
+                                self.instruction))
         window = read_clip_window(record)
         if window is not None:
             item['clip_window'] = window

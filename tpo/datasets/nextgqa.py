@@ -10,6 +10,7 @@ from tpo.registry import DATASETS
 from .annotation import (AnnotationError, AnnotationRecord, load_json,
                          require_path)
 from .base import TPOBaseDataset
+from .mcq_utils import mcq_prompt_fields
 from .mvbench import ANSWER_PREFIX, SYSTEM_PROMPT, mvbench_prompt
 
 NUM_OPTIONS = 5
@@ -247,15 +248,9 @@ class NExTGQADataset(TPOBaseDataset):
             candidates=candidates,
             answer=answer,
             answer_idx=answer_idx,
-            question_text=question_text,
-            gt_answer=gt_answer,
-            answer_prefix=ANSWER_PREFIX,
-            instruction=self.instruction,
-            conversation=[
-                dict(
-                    question=question_text + self.question_prompt,
-                    answer=gt_answer[1:])
-            ],
+            **mcq_prompt_fields(question_text, gt_answer, gt_answer[1:],
+                                self.question_prompt, ANSWER_PREFIX,
+                                self.instruction),
             duration=entry['duration'],
             relevant_windows=entry['location'][question_id].astype(
                 np.float32))

@@ -32,7 +32,8 @@ from typing import Dict, List, Optional, Sequence
 from tpo.registry import DATASETS
 from .annotation import AnnotationError, AnnotationRecord, load_json
 from .base import TPOBaseDataset
-from .mcq_utils import LETTERS, format_options, join_path, read_letter
+from .mcq_utils import (LETTERS, format_options, join_path,
+                        mcq_prompt_fields, read_letter)
 
 QUESTION_PROMPT = ("\nAnswer with the option's letter from the given choices "
                    'directly.')
@@ -191,11 +192,6 @@ class SEEDBench2Dataset(TPOBaseDataset):
             options=options,
             candidates=list(options),
             answer=options[LETTERS.index(gt_answer)],
-            gt_answer=gt_answer,
-            question_text=question_text,
-            answer_prefix=self.answer_prefix,
-            instruction=self.instruction,
-            conversation=[
-                dict(question=question_text + self.question_prompt,
-                     answer=gt_answer)
-            ])
+            **mcq_prompt_fields(question_text, gt_answer, gt_answer,
+                                self.question_prompt, self.answer_prefix,
+                                self.instruction))

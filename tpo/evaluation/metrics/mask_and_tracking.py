@@ -5,11 +5,11 @@ from typing import Sequence
 import numpy as np
 
 from tpo.registry import METRICS
+from tpo.structures.masks import rle_to_mask
 from tpo.utils import describe_sample
 from ..functional import (boundary_f_measure, got10k_eval, lasot_eval,
                           mevis_j_and_f, region_similarity_j)
-from .utils import (TaskMetric, decode_rle, predicted_mask_frames,
-                    require_key, to_numpy)
+from .utils import TaskMetric, predicted_mask_frames, require_key, to_numpy
 
 
 @METRICS.register_module()
@@ -80,7 +80,7 @@ class ReferringVOSMetric(TaskMetric):
                 gt = np.zeros(pred.shape, dtype=bool)
                 for rles in mask_rles:
                     if rles[index] is not None:
-                        gt |= decode_rle(rles[index])
+                        gt |= rle_to_mask(rles[index])
             if gt.shape != pred.shape:
                 raise ValueError(
                     f'{type(self).__name__}: frame {index} of '

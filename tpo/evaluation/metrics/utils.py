@@ -2,10 +2,10 @@
 from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
-import pycocotools.mask as mask_utils
 import torch
 from mmengine.evaluator import BaseMetric
 
+from tpo.structures.masks import rle_to_mask
 from tpo.utils import describe_sample
 
 
@@ -30,16 +30,6 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def decode_rle(rle: dict) -> np.ndarray:
-    """``(H, W)`` bool mask of a COCO RLE (``counts`` as str, bytes or an
-    uncompressed list)."""
-    if isinstance(rle['counts'], list):
-        rle = mask_utils.frPyObjects(rle, *rle['size'])
-    elif isinstance(rle['counts'], str):
-        rle = dict(size=rle['size'], counts=rle['counts'].encode('ascii'))
-    return mask_utils.decode(rle).astype(bool)
-
-
 def predicted_mask_frames(sample: dict, metric: BaseMetric
                           ) -> Iterator[Tuple[int, np.ndarray]]:
     """Per predicted frame, ``(its position in the video, (H, W) bool
@@ -55,7 +45,7 @@ def predicted_mask_frames(sample: dict, metric: BaseMetric
     rles = require_key(sample, 'pred_mask_rles', metric)
     inds = sample.get('pred_frame_inds', range(len(rles)))
     for index, rle in zip(inds, rles):
-        yield int(index), decode_rle(rle)
+        yield int(index), rle_to_mask(rle)
 
 
 class TaskMetric(BaseMetric):

@@ -327,8 +327,9 @@ def install_stand_ins(repo: str) -> None:
 
         def __call__(self, x):
             if tuple(x.shape[-2:]) != self.size:
-                raise NotImplementedError(
-                    f'stand-in Resize: {tuple(x.shape[-2:])} -> {self.size}')
+                raise ValueError(
+                    f'stand-in Resize only passes frames of the target size '
+                    f'through: {tuple(x.shape[-2:])} -> {self.size}')
             return x
 
     transforms = _module(

@@ -574,6 +574,11 @@ def test_load_image_sequence(tmp_path):
     assert results['frame_inds'].tolist() == [0, 1, 1]
     one = LoadImageSequence(num_frames=4)(dict(image_paths=[first]))
     assert one['frame_inds'].tolist() == [0, 0, 0, 0]
+    # 'start': the first image of each segment, so the clip starts at 0
+    results = LoadImageSequence(num_frames=2, sampling='start')(
+        dict(image_paths=[first, str(second), first, str(second)]))
+    assert results['frame_inds'].tolist() == [0, 2]
+    assert results['frames'][1, ..., 0].min() == 255  # image 2 = first
 
 
 def test_load_image_sequence_errors(tmp_path):
@@ -586,6 +591,8 @@ def test_load_image_sequence_errors(tmp_path):
         LoadImageSequence(on_error='raise')(dict(image_paths=[]))
     with pytest.raises(ValueError, match='num_frames'):
         LoadImageSequence(num_frames=0)
+    with pytest.raises(ValueError, match="sampling .*'centre'"):
+        LoadImageSequence(sampling='centre')
 
 
 def test_mmiu_pipeline_packs_images_as_a_clip(tmp_path):

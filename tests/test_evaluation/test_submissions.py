@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from tpo.datasets.transforms import PackTPOInputs
 from tpo.evaluation.metrics import (MaskSubmission, QVHighlightsSubmission,
                                     TrackingSubmission)
 
@@ -59,3 +60,21 @@ def test_mask_pngs_named_by_frame(tmp_path):
     assert png.dtype == np.uint8 and set(np.unique(png)) == {0, 255}
     assert np.array_equal(png == 255, masks[0])
     assert not (tmp_path / 'Annotations' / 'v9' / '1').exists()
+
+
+def test_packed_mask_sample_keeps_frame_names(tmp_path):
+    """Ref-YouTube-VOS lists every 5th frame ('00000', '00005', ...): the
+    packed sample must carry frame_names, else the PNG of clip frame 1 would
+    be named '00001' and the server would not find frame '00005'."""
+    names = [f'{5 * k:05d}' for k in range(4)]
+    packed = PackTPOInputs()(dict(
+        frames=np.zeros((2, 4, 5, 3), dtype=np.uint8), task='mask',
+        vid='v9', exp_id='0', frame_names=names,
+        frame_inds=np.array([0, 1])))['data_samples']
+    assert packed.frame_names == names
+    sample = dict(packed.to_dict(),
+                  pred_masks=np.ones((2, 4, 5), dtype=bool))
+    run(MaskSubmission(str(tmp_path)), [sample])
+    folder = tmp_path / 'Annotations' / 'v9' / '0'
+    assert sorted(p.name for p in folder.iterdir()) == ['00000.png',
+                                                       '00005.png']

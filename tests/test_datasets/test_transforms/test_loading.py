@@ -6,7 +6,8 @@ from PIL import Image
 
 from tpo.datasets.transforms import (LoadVideoFrames, ResizeFrames,
                                      VideoReadError, random_indices,
-                                     uniform_indices, window_to_frame_range)
+                                     start_indices, uniform_indices,
+                                     window_to_frame_range)
 from tpo.datasets.transforms import loading
 from tpo.registry import TRANSFORMS
 
@@ -68,6 +69,16 @@ def test_uniform_indices():
         uniform_indices(0, 8)
     with pytest.raises(ValueError):
         uniform_indices(40, 8, frame_range=(30, 41))
+
+
+def test_start_indices():
+    """The first frame of each segment: a tracking clip starts at frame 0
+    (GOT-10k's test split has that frame's box only)."""
+    np.testing.assert_array_equal(start_indices(80, 4), [0, 20, 40, 60])
+    np.testing.assert_array_equal(start_indices(3, 5), [0, 0, 1, 1, 2])
+    np.testing.assert_array_equal(
+        start_indices(40, 4, frame_range=(10, 20)), [10, 12, 15, 17])
+    assert start_indices(80, 4).dtype == np.int64
 
 
 def test_random_indices():

@@ -1,8 +1,8 @@
 from .clip_features import LoadClipFeatures, clip_feature_path
 from .formatting import FormatTaskConversation, PackTPOInputs
 from .frame_folders import ListFramePaths
-from .frame_sampling import (random_indices, uniform_indices,
-                             window_to_frame_range)
+from .frame_sampling import (random_indices, start_indices,
+                             uniform_indices, window_to_frame_range)
 from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
 from .masks import DecodeRLEMasks, LoadMaskletMasks, LoadPaletteMasks
@@ -14,7 +14,7 @@ from .tracking import SelectTrackTargets
 
 __all__ = [
     'FormatTaskConversation', 'PackTPOInputs', 'uniform_indices',
-    'random_indices', 'window_to_frame_range', 'LoadVideoFrames',
+    'random_indices', 'start_indices', 'window_to_frame_range', 'LoadVideoFrames',
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
     'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
     'SelectTrackTargets', 'TextualizeTaskAnswer', 'LoadClipFeatures',

@@ -151,8 +151,9 @@ class PackTPOInputs(BaseTransform):
                                     'fps', 'duration', 'candidates', 'qid',
                                     'ref_id', 'vid', 'relevant_clip_ids',
                                     'saliency_scores', 'expression',
-                                    'exp_id', 'mask_rles', 'sequence',
-                                    'absent', 'grounding_question')
+                                    'exp_id', 'frame_names', 'mask_rles',
+                                    'sequence', 'absent',
+                                    'grounding_question')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

@@ -1,9 +1,10 @@
 """Frame-index samplers: which frames of a video a clip is made of.
 
 A range of frames is split into ``num_frames`` equal segments and one frame is
-taken from each: its centre in test mode (:func:`uniform_indices`), a random
-frame inside it in training mode (:func:`random_indices`, the TSN / VideoChat2
-"random jitter"). A range shorter than ``num_frames`` repeats frames.
+taken from each: its centre in test mode (:func:`uniform_indices`), its first
+frame for a tracking clip that must start where the tracker is initialised
+(:func:`start_indices`), a random frame inside it in training mode
+(:func:`random_indices`, the TSN / VideoChat2 "random jitter"). A range shorter than ``num_frames`` repeats frames.
 """
 import math
 from typing import Optional, Tuple
@@ -69,6 +70,18 @@ def uniform_indices(num_video_frames: int,
     first, length = edges[0], edges[-1] - edges[0]
     centres = (2 * np.arange(num_frames) + 1) * length // (2 * num_frames)
     return (first + centres).astype(np.int64)
+
+
+def start_indices(num_video_frames: int,
+                  num_frames: int,
+                  frame_range: Optional[FrameRange] = None) -> np.ndarray:
+    """The first frame of each of ``num_frames`` equal segments: the clip
+    starts at the range's first frame (a tracker's initial frame).
+
+    Args and returns as :func:`uniform_indices`.
+    """
+    return _segment_edges(num_video_frames, num_frames,
+                          frame_range)[:-1].astype(np.int64)
 
 
 def random_indices(num_video_frames: int,

@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from tpo.registry import TRANSFORMS
-from .frame_sampling import uniform_indices
+from .frame_sampling import start_indices, uniform_indices
 from .loading import VideoReadError
 from .processing import check_resize_args
 from .skipped_samples import record_skipped_sample
@@ -33,10 +33,13 @@ class LoadImageSequence(BaseTransform):
     resizes them to one size and stacks them as the frames ``(T, H, W, 3)``.
     Image ``k`` is frame ``k`` at 1 fps (``frame_times`` = ``k`` seconds).
 
-    With ``num_frames`` set, ``num_frames`` images are taken by the centre-of-
-    segment rule of :func:`~tpo.datasets.transforms.uniform_indices` (images
-    repeat when there are fewer, as a still image is repeated by
-    ``LoadVideoFrames``); otherwise every image is one frame.
+    With ``num_frames`` set, ``num_frames`` images are taken from equal
+    segments, the centre of each (``sampling='uniform'``,
+    :func:`~tpo.datasets.transforms.uniform_indices`) or the first of each
+    (``'start'``: the clip starts at image 0, where a tracker is initialised
+    from the first frame's box); images repeat when there are fewer, as a
+    still image is repeated by ``LoadVideoFrames``. Otherwise every image is
+    one frame.
 
     Required Keys:
 
@@ -62,15 +65,23 @@ class LoadImageSequence(BaseTransform):
         on_error (str): ``'skip'`` (warn and return None, so the dataset
             fetches another sample) or ``'raise'`` (:class:`VideoReadError`).
             Defaults to ``'skip'``.
+        sampling (str): ``'uniform'`` or ``'start'`` (see above). Defaults
+            to ``'uniform'``.
     """
+
+    SAMPLERS = dict(uniform=uniform_indices, start=start_indices)
 
     def __init__(self,
                  num_frames: Optional[int] = None,
                  size: Union[int, Tuple[int, int], None] = None,
                  interpolation: str = 'bilinear',
-                 on_error: str = 'skip') -> None:
+                 on_error: str = 'skip',
+                 sampling: str = 'uniform') -> None:
         if num_frames is not None and num_frames < 1:
             raise ValueError(f'num_frames must be >= 1, got {num_frames}.')
+        if sampling not in self.SAMPLERS:
+            raise ValueError(f'sampling must be one of {tuple(self.SAMPLERS)}'
+                             f', got {sampling!r}.')
         if size is not None:
             size = check_resize_args(size, interpolation)
         if on_error not in ('skip', 'raise'):
@@ -78,6 +89,7 @@ class LoadImageSequence(BaseTransform):
                              f'got {on_error!r}.')
         self.num_frames = num_frames
         self.size = size
+        self.sampling = sampling
         self.interpolation = interpolation
         self.on_error = on_error
 
@@ -85,7 +97,7 @@ class LoadImageSequence(BaseTransform):
         if not paths:
             raise VideoReadError('image_paths is empty')
         inds = np.arange(len(paths), dtype=np.int64) \
-            if self.num_frames is None else uniform_indices(
+            if self.num_frames is None else self.SAMPLERS[self.sampling](
                 len(paths), self.num_frames)
         images = {}
         for index in sorted(set(inds.tolist())):
@@ -133,5 +145,6 @@ class LoadImageSequence(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
-                f'size={self.size}, interpolation={self.interpolation!r}, '
+                f'size={self.size}, sampling={self.sampling!r}, '
+                f'interpolation={self.interpolation!r}, '
                 f'on_error={self.on_error!r})')

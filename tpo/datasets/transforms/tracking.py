@@ -45,7 +45,7 @@ class SelectTrackTargets(BaseTransform):
 
     A GOT-10k test sequence (``first_box_only``: the first frame's box only)
     keeps its single rows and is prompted with it; its clip must then start
-    at frame 0.
+    at frame 0 (``LoadImageSequence(sampling='start')``).
 
     Args:
         per_frame_keys (Sequence[str]): Keys holding one row per sequence

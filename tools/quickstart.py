@@ -7,14 +7,21 @@ the TPO stages as the paper does (Table 16): stage 1; stage 2 as three runs
 (temporal, mask, region heads), each from stage 1, joined by
 ``tools/model_converters/combine_stage2_runs.py``; stage 3 in its two parts
 (task data, then task + conversation data). It evaluates stage 3 on the
-world's test split, computes the mean-box baseline, and prints a metric
-table (also written to ``WORK_ROOT/quickstart_results.json``).
+world's test split, scores the trivial baselines on the same split
+(``tools/analysis_tools/trivial_baselines.py``) and prints the time of every
+step and each metric next to its baselines and target
+(``tools/analysis_tools/miniature_table.py``); all of it is also written to
+``WORK_ROOT/quickstart_results.json``. Each step's log is in
+``WORK_ROOT/<step>.log``.
 """
 import argparse
+import contextlib
 import json
+import os
 import os.path as osp
 import sys
 import time
+from typing import Callable, Dict, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
@@ -63,51 +70,108 @@ def stage_options(name: str, previous: str, work_root: str,
     return options
 
 
-def print_table(rows: list) -> None:
-    width = max(len(r[0]) for r in rows)
-    print('\n' + '-' * (width + 12))
-    for name, value in rows:
-        print(f'{name:<{width}}  {value:>8.2f}')
-    print('-' * (width + 12))
+def print_table(header: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """A plain-text table on standard output."""
+    cells = [list(map(str, header))] + [list(map(str, r)) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    rule = '-+-'.join('-' * w for w in widths)
+    for k, row in enumerate(cells):
+        print(' | '.join(c.ljust(w) for c, w in zip(row, widths)))
+        if k == 0:
+            print(rule)
+
+
+class Stages:
+    """Runs the quick start's steps one by one: each step's log goes to
+    ``WORK_ROOT/<name>.log``, the terminal shows a line per step, a progress
+    bar on standard error while it runs, and its time."""
+
+    def __init__(self, work_root: str, total: int) -> None:
+        self.work_root, self.total = work_root, total
+        self.minutes: Dict[str, float] = {}
+
+    def run(self, name: str, what: str, fn: Callable, *args, **kwargs):
+        log_file = osp.join(self.work_root, f'{name}.log')
+        print(f'[{len(self.minutes) + 1}/{self.total}] {name}: {what} '
+              f'(log: {log_file})', flush=True)
+        start = time.time()
+        os.makedirs(self.work_root, exist_ok=True)
+        with open(log_file, 'w') as log, contextlib.redirect_stdout(log):
+            result = fn(*args, **kwargs)
+        self.minutes[name] = (time.time() - start) / 60
+        print(f'    done in {self.minutes[name]:.1f} min', flush=True)
+        return result
+
+
+def train(argv: list) -> None:
+    """``tools/train.py ARGV`` with a progress bar over the iterations."""
+    import train as train_tool
+    from tpo.engine import build_runner
+    cfg = train_tool.build_config(train_tool.parse_args(argv))
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='ProgressBarHook', train=True)]
+    build_runner(cfg).train()
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import test as test_tool
-    import train as train_tool
-    from analysis_tools import mean_box_baseline
+    from mmengine.config import Config
+
+    from analysis_tools.miniature_table import markdown, table_rows
+    from analysis_tools.trivial_baselines import trivial_metrics
     from model_converters import combine_stage2_runs
+    from tpo.datasets.synthetic import ensure_synthetic_world
 
     start = time.time()
+    stages = Stages(args.work_root, len(CHAIN) + 4)
+    world_cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{CHAIN[0][0]}.py'))
+    stages.run('world', f'the synthetic world in {world_cfg.data_root}',
+               ensure_synthetic_world, world_cfg.data_root,
+               **world_cfg.world.to_dict())
     for name, previous in CHAIN:
         if previous == 'tiny_stage2':  # join the three runs first
-            combine_stage2_runs.main([
-                *(osp.join(CONFIG_DIR, f'{run}.py') for run in STAGE2_RUNS),
-                '--checkpoints',
-                *(osp.join(args.work_root, run) for run in STAGE2_RUNS),
-                '--out', osp.join(args.work_root, previous), '--overwrite'])
-        train_tool.main([
-            osp.join(CONFIG_DIR, f'{name}.py'), '--work-dir',
-            osp.join(args.work_root, name), '--cfg-options',
-            *stage_options(name, previous, args.work_root, args.iters_scale)
-        ])
-    final = osp.join(args.work_root, FINAL)
-    metrics = test_tool.main([
-        osp.join(CONFIG_DIR, f'{FINAL}.py'), final, '--work-dir',
-        osp.join(args.work_root, 'test'), '--out',
-        osp.join(args.work_root, 'test', 'predictions.json')
-    ])
-    baseline = mean_box_baseline.main([osp.join(CONFIG_DIR, f'{FINAL}.py')])
+            stages.run(
+                'combine_stage2', 'join the three stage-2 runs',
+                combine_stage2_runs.main, [
+                    *(osp.join(CONFIG_DIR, f'{run}.py')
+                      for run in STAGE2_RUNS), '--checkpoints',
+                    *(osp.join(args.work_root, run) for run in STAGE2_RUNS),
+                    '--out', osp.join(args.work_root, previous),
+                    '--overwrite'])
+        options = stage_options(name, previous, args.work_root,
+                                args.iters_scale)
+        iters = options[0].split('=')[1]
+        stages.run(name, f'train {iters} iterations'
+                   + (f' from {previous}' if previous else ''), train,
+                   [osp.join(CONFIG_DIR, f'{name}.py'), '--work-dir',
+                    osp.join(args.work_root, name), '--cfg-options',
+                    *options])
+    final_config = osp.join(CONFIG_DIR, f'{FINAL}.py')
+    metrics = stages.run(
+        'test', f'evaluate {FINAL} on the test split', test_tool.main, [
+            final_config, osp.join(args.work_root, FINAL), '--work-dir',
+            osp.join(args.work_root, 'test'), '--out',
+            osp.join(args.work_root, 'test', 'predictions.json')])
+    baselines = stages.run('baselines', 'score the trivial baselines',
+                           trivial_metrics, Config.fromfile(final_config))
+    rows = table_rows(metrics, baselines)
     results = dict(
-        metrics=metrics,
-        mean_box_baseline_acc=baseline['Acc@0.5'],
+        metrics={k: float(v) for k, v in metrics.items()},
+        baselines=baselines, rows=rows, stage_minutes=stages.minutes,
         minutes=(time.time() - start) / 60)
     with open(osp.join(args.work_root, 'quickstart_results.json'), 'w') as f:
         json.dump(results, f, indent=1)
-    rows = [(k, float(v)) for k, v in metrics.items()]
-    rows.append(('mean-box baseline refcoco/Acc@0.5', baseline['Acc@0.5']))
-    rows.append(('wall-clock minutes', results['minutes']))
-    print_table(rows)
+    print('\nStage times (minutes):')
+    print_table(('step', 'minutes'),
+                [(k, f'{v:.1f}') for k, v in stages.minutes.items()] +
+                [('total', f"{results['minutes']:.1f}")])
+    print(f'\nMetrics of {FINAL} on the synthetic test split:')
+    print_table(('metric', 'value'),
+                [(k, f'{v:.2f}') for k, v in results['metrics'].items()])
+    print('\nTargets (tools/analysis_tools/miniature_table.py):')
+    print(markdown(rows))
+    print(f"\nResults: {osp.join(args.work_root, 'quickstart_results.json')}")
     return results
 
 

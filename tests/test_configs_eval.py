@@ -39,7 +39,9 @@ def tiny_model() -> dict:
             saliency_clip_length=None, window_round=1.0),
         mask=dict(type='SAM2MaskHead',
                   model_cfg='configs/sam2.1/sam2.1_hiera_t.yaml',
-                  image_size=64, hidden_dims=32, track_prompt='box'))
+                  image_size=64, hidden_dims=32, track_prompt='box',
+                  full_video=dict(type='SAM2FullVideoInference',
+                                  chunk_size=8)))
     cfg['max_new_tokens'] = 3
     return cfg
 
@@ -201,6 +203,7 @@ def point_at_data(name: str, cfg: Config, data: dict) -> dict:
         ds.update(data_root=world + 'lasot')
     elif name == 'mevis':  # the world's MeViS clips are videos, not frames
         ds.update(data_root=world + 'mevis', data_prefix=videos,
+                  video_ext='.mp4',
                   ann_file='val/meta_expressions.json',
                   mask_file='val/mask_dict.json')
         ds['pipeline'] = [dict(type='LoadVideoFrames', num_frames=4,

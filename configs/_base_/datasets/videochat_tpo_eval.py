@@ -21,3 +21,13 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='pseudo_collate'))
 test_cfg = dict(type='TestLoop')
+
+# Masks and tracks on every frame of the video at SAM2's input size, as the
+# benchmarks score them and as the release propagates SAM2: the MLLM reads
+# its `num_frames` sampled frames, SAM2 reads every frame (`AttachFullVideo`
+# in the pipeline names them), `chunk_size` frames decoded at a time, its
+# memory bounded (tpo/models/heads/sam2_full_video.py). The mask and
+# tracking configs put it on the mask head:
+#   model = dict(heads=dict(mask=_base_.full_video_mask_head))
+full_video_mask_head = dict(
+    full_video=dict(type='SAM2FullVideoInference', chunk_size=16))

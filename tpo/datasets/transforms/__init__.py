@@ -3,6 +3,7 @@ from .formatting import FormatTaskConversation, PackTPOInputs
 from .frame_folders import ListFramePaths
 from .frame_sampling import (random_indices, start_indices,
                              uniform_indices, window_to_frame_range)
+from .full_video import AttachFullVideo
 from .load_images import LoadImageSequence
 from .loading import LoadVideoFrames, VideoReadError
 from .masks import DecodeRLEMasks, LoadMaskletMasks, LoadPaletteMasks
@@ -18,5 +19,6 @@ __all__ = [
     'VideoReadError', 'ResizeFrames', 'LoadImageSequence', 'ListFramePaths',
     'LoadMaskletMasks', 'LoadPaletteMasks', 'DecodeRLEMasks',
     'SelectTrackTargets', 'TextualizeTaskAnswer', 'LoadClipFeatures',
-    'clip_feature_path', 'LoadQueryFeatures', 'ImageToPseudoVideo'
+    'clip_feature_path', 'LoadQueryFeatures', 'ImageToPseudoVideo',
+    'AttachFullVideo'
 ]

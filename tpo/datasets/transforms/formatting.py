@@ -116,7 +116,9 @@ class PackTPOInputs(BaseTransform):
     - prompt_bboxes: ``(K, 4)`` xyxy pixels of the ``<track_box>`` prompts
     - clip_features / query_features: precomputed temporal features
       (:class:`LoadClipFeatures`, :class:`LoadQueryFeatures`)
-    - the ``meta_keys`` (e.g. MeViS ``mask_rles``, tracking ``absent``)
+    - the ``meta_keys`` (e.g. MeViS ``mask_rles``, tracking ``absent``,
+      the ``frame_names`` that ``MaskSubmission`` names its PNGs after,
+      ``full_video`` of :class:`AttachFullVideo`)
 
     Added Keys:
 
@@ -153,7 +155,7 @@ class PackTPOInputs(BaseTransform):
                                     'saliency_scores', 'expression',
                                     'exp_id', 'frame_names', 'mask_rles',
                                     'sequence', 'absent',
-                                    'grounding_question')
+                                    'grounding_question', 'full_video')
     ) -> None:
         self.meta_keys = tuple(meta_keys)
 

@@ -43,26 +43,39 @@ class SelectTrackTargets(BaseTransform):
     - track_box: ``'<track_box>'`` (the question placeholder whose
       embedding encodes ``prompt_bboxes``), unless present
 
+    With ``all_frames=True`` (the mask head's full-video inference, which
+    predicts every sequence frame as the benchmarks score them) every row is
+    kept and the prompt is the box of sequence frame 0, where the
+    benchmarks initialise the tracker; the sampled frames are then only
+    what the MLLM reads.
+
     A GOT-10k test sequence (``first_box_only``: the first frame's box only)
-    keeps its single rows and is prompted with it; its clip must then start
-    at frame 0 (``LoadImageSequence(sampling='start')``).
+    keeps its single rows and is prompted with it; without ``all_frames``
+    its clip must then start at frame 0 (``LoadImageSequence(sampling=
+    'start')``).
 
     Args:
         per_frame_keys (Sequence[str]): Keys holding one row per sequence
             frame. Defaults to ``('gt_track_bboxes', 'gt_bboxes_xyxy',
             'absent', 'cover', 'cut_by_image')``.
+        all_frames (bool): Keep the rows of every frame and prompt with
+            frame 0. Defaults to False (the sampled frames).
     """
 
     def __init__(self,
                  per_frame_keys: Sequence[str] = (
                      'gt_track_bboxes', 'gt_bboxes_xyxy', 'absent', 'cover',
-                     'cut_by_image')) -> None:
+                     'cut_by_image'),
+                 all_frames: bool = False) -> None:
         self.per_frame_keys = tuple(per_frame_keys)
+        self.all_frames = all_frames
 
     def transform(self, results: dict) -> dict:
         inds = np.asarray(results['frame_inds'], dtype=np.int64)
         boxes = np.asarray(results['gt_bboxes_xyxy'], dtype=np.float32)
-        if results.get('first_box_only'):
+        if self.all_frames:
+            results['prompt_bboxes'] = boxes[:1].copy()
+        elif results.get('first_box_only'):
             if len(inds) and inds[0] != 0:
                 raise ValueError(
                     f'{type(self).__name__}: {describe_sample(results)} has '
@@ -85,4 +98,5 @@ class SelectTrackTargets(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}('
-                f'per_frame_keys={self.per_frame_keys})')
+                f'per_frame_keys={self.per_frame_keys}, '
+                f'all_frames={self.all_frames})')

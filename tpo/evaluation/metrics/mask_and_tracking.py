@@ -71,6 +71,22 @@ class ReferringVOSMetric(TaskMetric):
         mask_rles = sample.get('mask_rles') if gt_masks is None else None
         if gt_masks is None and mask_rles is None:
             require_key(sample, 'gt_masks', self)
+        predicted = len(require_key(sample, 'pred_mask_rles', self))
+        if gt_masks is not None and len(gt_masks) != predicted:
+            raise ValueError(
+                f'{type(self).__name__}: {describe_sample(sample)} has '
+                f'{predicted} predicted frames but {len(gt_masks)} gt_masks '
+                '(DecodeRLEMasks decodes the sampled frames only: leave it '
+                'out of a full-video test pipeline; MeViS mask_rles are '
+                'then read frame by frame).')
+        inds = [int(i) for i in sample.get('pred_frame_inds',
+                                            range(predicted))]
+        if mask_rles and inds and max(inds) >= len(mask_rles[0]):
+            raise ValueError(
+                f'{type(self).__name__}: {describe_sample(sample)} has a '
+                f'prediction for frame {max(inds)} but mask_rles for '
+                f'{len(mask_rles[0])} frames (is its video the one its '
+                'frame_names list?).')
         j, f = [], []
         for t, (index, pred) in enumerate(predicted_mask_frames(sample,
                                                                 self)):

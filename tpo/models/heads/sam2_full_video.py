@@ -14,8 +14,14 @@ The propagation is sam2's own :class:`SAM2VideoPredictor` machinery
 inference, memory encoding and upsampling); this module supplies the frames
 lazily and trims the predictor's per-frame outputs behind the memory
 window, which the predictor itself keeps for every frame.
+
+:class:`SAM2FullVideoInference` is the inference mode of ``SAM2MaskHead``
+that runs this path from ``predict`` (config: ``full_video=dict(type=
+'SAM2FullVideoInference')`` on the head, ``AttachFullVideo`` in the test
+pipeline).
 """
 import contextlib
+import logging
 import os.path as osp
 import time
 from collections import OrderedDict
@@ -24,12 +30,18 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import pycocotools.mask as mask_utils
 import torch
+from mmengine.logging import print_log
 from PIL import Image
+
+from tpo.registry import TASK_UTILS
+from tpo.utils import describe_sample
 
 #: sam2's video-frame normalisation (``sam2.utils.misc.load_video_frames``).
 SAM2_MEAN = (0.485, 0.456, 0.406)
 SAM2_STD = (0.229, 0.224, 0.225)
 IMAGE_ENDINGS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+#: The SAM2 class whose video machinery the full-video path uses.
+VIDEO_PREDICTOR = 'sam2.sam2_video_predictor.SAM2VideoPredictor'
 
 
 class VideoFrames(Sequence):
@@ -265,3 +277,56 @@ class SAM2FullVideoTracker:
                         -1, 4),
                     scores=torch.tensor(scores, dtype=torch.float32),
                     seconds=torch.tensor(seconds, dtype=torch.float64))
+
+
+@TASK_UTILS.register_module()
+class SAM2FullVideoInference:
+    """Inference mode of ``SAM2MaskHead``: masks and tracks on every frame
+    of a sample's video at SAM2's input size, while the MLLM keeps its
+    sampled frames.
+
+    The video is the sample's ``source_key`` (frame files or a video file,
+    written by the ``AttachFullVideo`` transform); the head's prompt (the
+    adapter tokens of the task embedding, or the tracking box of frame 0)
+    propagates over it with :class:`SAM2FullVideoTracker`. A head built
+    with this mode builds SAM2 as ``SAM2VideoPredictor`` (same weights as
+    ``SAM2Base``). A sample without a video (e.g. an image question whose
+    answer called the mask task) is segmented on its sampled frames, with a
+    warning.
+
+    Args:
+        chunk_size: frames decoded at once.
+        source_key: the data-sample key holding the video.
+    """
+
+    def __init__(self, chunk_size: int = 16,
+                 source_key: str = 'full_video') -> None:
+        if chunk_size < 1:
+            raise ValueError(f'{type(self).__name__}: chunk_size must be '
+                             f'>= 1, got {chunk_size}.')
+        self.chunk_size = int(chunk_size)
+        self.source_key = source_key
+
+    def frames(self, predictor, sample) -> Optional[VideoFrames]:
+        """Every frame of ``sample``'s video, or None (warned) when the
+        sample names none."""
+        source = sample.get(self.source_key)
+        if source is None or (not isinstance(source, str)
+                              and len(source) == 0):
+            print_log(
+                f'{type(self).__name__}: {describe_sample(sample.metainfo)} '
+                f'has no {self.source_key!r} (add AttachFullVideo to its '
+                'test pipeline): its masks are on its sampled frames only.',
+                logger='current', level=logging.WARNING)
+            return None
+        return VideoFrames(source, predictor.image_size, self.chunk_size)
+
+    def segment(self, predictor, frames: VideoFrames,
+                prompt: Optional[torch.Tensor] = None,
+                box_norm: Optional[torch.Tensor] = None) -> dict:
+        """:meth:`SAM2FullVideoTracker.run` over ``frames`` plus
+        ``frame_inds`` (``0 ... T-1``: every frame is predicted)."""
+        tracker = SAM2FullVideoTracker(predictor, self.chunk_size)
+        result = tracker.run(frames, prompt=prompt, box_norm=box_norm)
+        result['frame_inds'] = torch.arange(len(frames))
+        return result

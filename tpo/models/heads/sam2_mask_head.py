@@ -10,6 +10,7 @@ propagates the object through the clip. Image encoder, mask decoder and
 memory stay those of SAM2 (frozen by default, as in the paper).
 """
 import contextlib
+import functools
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -17,7 +18,7 @@ import pycocotools.mask as mask_utils
 import torch
 import torch.nn.functional as F
 
-from tpo.registry import MODELS
+from tpo.registry import MODELS, TASK_UTILS
 from tpo.structures import TPODataSample
 from tpo.structures.masks import mask_box_xyxy, mask_to_rle
 from tpo.utils.local_files import require_local_path
@@ -28,6 +29,7 @@ from ..losses.mask_losses import binary_mask_iou
 from ..utils.pretrained import load_pretrained
 from .base_task_head import BaseTaskHead
 from .sam2_builder import SAM2_POSTPROCESSING, build_sam2_base
+from .sam2_full_video import VIDEO_PREDICTOR
 
 OBJECTIVES = ('prompt_distill', 'pixel')
 #: Mean / std (0-255 scale) of TPODataPreprocessor and of SAM2 (ImageNet).
@@ -57,6 +59,14 @@ class SAM2MaskHead(BaseTaskHead):
     of the masks' tight boxes, what ``TrackingMetric`` reads; an empty mask
     repeats the previous box, zeros before any) and ``pred_mask_scores``
     (``(T,)`` SAM2 object-presence probabilities).
+
+    ``T`` is the number of clip frames (the MLLM's sampled frames, upsampled
+    to SAM2's input size), unless the head has a ``full_video`` inference
+    mode (``SAM2FullVideoInference``): SAM2 then reads every frame of the
+    sample's video (the ``full_video`` key of ``AttachFullVideo``) at its
+    own input size and ``T`` is the video's length; such a sample also gets
+    ``pred_frame_inds`` (``0 ... T-1``) and ``pred_track_seconds`` (time
+    per frame) and no ``pred_masks`` (the metrics read the RLEs).
 
     Training objectives (``objectives``):
 
@@ -118,6 +128,11 @@ class SAM2MaskHead(BaseTaskHead):
         image_batch_size: frames per image-encoder call (memory bound).
         output_bitmaps: also write ``pred_masks`` as a bool tensor.
         frames_key: the ``encode_video`` output holding the frames.
+        full_video: an inference mode (``TASK_UTILS`` config, e.g.
+            ``dict(type='SAM2FullVideoInference', chunk_size=16)``) that
+            predicts on every frame of the video instead of the clip
+            frames; None (default) predicts on the clip frames. Training
+            is unchanged.
         loss_weight: multiplies every loss of the head.
     """
 
@@ -153,6 +168,7 @@ class SAM2MaskHead(BaseTaskHead):
                  image_batch_size: int = 8,
                  output_bitmaps: bool = True,
                  frames_key: str = 'frames',
+                 full_video: Optional[dict] = None,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(task=task, in_dims=in_dims,
@@ -179,8 +195,12 @@ class SAM2MaskHead(BaseTaskHead):
 
         if pretrained is not None:  # fail before building SAM2
             self._require_checkpoint(pretrained)
-        overrides = SAM2_POSTPROCESSING if sam_overrides is None \
-            else sam_overrides
+        overrides = dict(SAM2_POSTPROCESSING if sam_overrides is None
+                         else sam_overrides)
+        self.full_video = None
+        if full_video is not None:
+            self.full_video = TASK_UTILS.build(full_video)
+            overrides['_target_'] = VIDEO_PREDICTOR
         self.sam = build_sam2_base(model_cfg, image_size, overrides, name)
         self.image_size = int(self.sam.image_size)
         self.prompt_dims = int(self.sam.sam_prompt_embed_dim)
@@ -597,13 +617,14 @@ class SAM2MaskHead(BaseTaskHead):
                 torch.zeros(0, height, width, dtype=torch.bool)
         return result
 
-    def _empty(self, num_frames: int, shape: Tuple[int, int]) -> dict:
+    def _empty(self, num_frames: int, shape: Tuple[int, int],
+               bitmaps: bool) -> dict:
         empty = np.zeros(shape, dtype=bool)
         result = dict(
             rles=[mask_to_rle(empty) for _ in range(num_frames)],
             bboxes=torch.zeros(num_frames, 4),
             scores=torch.zeros(num_frames))
-        if self.output_bitmaps:
+        if bitmaps:
             result['masks'] = torch.zeros(num_frames, *shape,
                                           dtype=torch.bool)
         return result
@@ -613,21 +634,39 @@ class SAM2MaskHead(BaseTaskHead):
         frames_batch = inputs[self.frames_key]
         for emb, frames, sample in zip(task_embeddings, frames_batch,
                                        data_samples):
-            shape = self._frame_shape(sample, frames)
+            video = None if self.full_video is None else \
+                self.full_video.frames(self.sam, sample)
+            if video is None:  # the clip frames
+                shape = self._frame_shape(sample, frames)
+                segment = functools.partial(self.segment, frames, shape)
+                num_frames, bitmaps = len(frames), self.output_bitmaps
+            else:  # every frame of the video
+                shape = video.shape
+                segment = functools.partial(self.full_video.segment,
+                                            self.sam, video)
+                num_frames, bitmaps = len(video), False
             prompt_boxes = sample.get('prompt_bboxes')
             if self.track_prompt == 'box' and prompt_boxes is not None \
                     and len(prompt_boxes):
-                box = self._gt_box(sample, None, shape)
-                result = self.segment(frames, shape, box_norm=box)
+                result = segment(box_norm=self._gt_box(sample, None, shape))
             elif len(emb):
                 with torch.no_grad():
                     prompt = self(emb[:1])
-                result = self.segment(frames, shape, prompt=prompt)
+                result = segment(prompt=prompt)
             else:  # the model did not call the task
-                result = self._empty(len(frames), shape)
-            sample.pred_mask_rles = result['rles']
-            sample.pred_track_bboxes = result['bboxes']
-            sample.pred_mask_scores = result['scores']
-            if self.output_bitmaps:
-                sample.pred_masks = result['masks']
+                result = self._empty(num_frames, shape, bitmaps)
+                if video is not None:
+                    result['frame_inds'] = torch.arange(num_frames)
+            self._write(sample, result)
         return data_samples
+
+    @staticmethod
+    def _write(sample: TPODataSample, result: dict) -> None:
+        sample.pred_mask_rles = result['rles']
+        sample.pred_track_bboxes = result['bboxes']
+        sample.pred_mask_scores = result['scores']
+        for key, field in (('masks', 'pred_masks'),
+                           ('frame_inds', 'pred_frame_inds'),
+                           ('seconds', 'pred_track_seconds')):
+            if key in result:
+                sample.set_field(result[key], field)

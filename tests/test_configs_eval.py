@@ -266,11 +266,13 @@ def test_config_runs_two_samples(name, data, model):
 def check_mask_submission(out_dir: str, samples: list, dataset) -> None:
     """Ref-YouTube-VOS: Annotations/<vid>/<exp_id>/<frame name>.png, one
     0/255 PNG at the frame's size per predicted frame, named by the frame
-    names of meta_expressions.json, zipped from Annotations/."""
+    names of meta_expressions.json (with the full-video mask head: every
+    listed frame), zipped from Annotations/."""
     expected = set()
     for index, sample in enumerate(samples):
         frame_names = dataset.get_data_info(index)['frame_names']
-        names = [frame_names[i] for i in sample['frame_inds']]
+        inds = sample.get('pred_frame_inds', sample['frame_inds'])
+        names = [frame_names[i] for i in inds]
         expected |= {f'Annotations/{sample["vid"]}/{sample["exp_id"]}/'
                      f'{n}.png' for n in names}
     with zipfile.ZipFile(os.path.join(out_dir, 'submission.zip')) as zf:
@@ -283,7 +285,8 @@ def check_mask_submission(out_dir: str, samples: list, dataset) -> None:
 
 def check_got10k_submission(out_dir: str, samples: list, dataset) -> None:
     """GOT-10k (got10k-toolkit): <seq>/<seq>_001.txt, one x,y,w,h line per
-    predicted frame, zipped from the sequence folders into <out_dir>.zip."""
+    predicted frame (and <seq>_time.txt with the full-video mask head),
+    zipped from the sequence folders into <out_dir>.zip."""
     expected = set()
     for sample in samples:
         seq = sample['sequence']
@@ -292,6 +295,8 @@ def check_got10k_submission(out_dir: str, samples: list, dataset) -> None:
         np.testing.assert_allclose(
             rows, sample['pred_track_bboxes'].numpy(), atol=1e-4)
         expected.add(f'{seq}/{seq}_001.txt')
+        if 'pred_track_seconds' in sample:
+            expected.add(f'{seq}/{seq}_time.txt')
     with zipfile.ZipFile(out_dir + '.zip') as zf:
         assert set(zf.namelist()) == expected
 

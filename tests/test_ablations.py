@@ -23,10 +23,6 @@ PARENTS = {
     'tpo_full': ('../tiny_stage3', {
         'load_from', 'model.strict_load', 'charades_dir',
         'charades_sta_train', 'train_dataloader.dataset.datasets',
-        'refcoco_test', 'qvhighlights_test', 'mevis_test', 'lasot_test',
-        'mvbench_test', 'region_metric', 'temporal_metric', 'mask_metric',
-        'track_metric', 'mcq_metric', 'test_dataloader.dataset.datasets',
-        'test_evaluator', 'val_dataloader.dataset.datasets', 'val_evaluator',
         'max_iters', 'train_cfg', 'param_scheduler'
     }, {'stage_model'}),
     # the base MLLM's stage schedule (tiny_stage0.py): loaded strictly, as

@@ -1,5 +1,6 @@
 """tools/analysis_tools/miniature_table.py and trivial_baselines.py: the
 verdict of each target and the baselines' predictions."""
+import json
 import sys
 from pathlib import Path
 
@@ -72,3 +73,29 @@ def test_baseline_predictions(baseline, filled):
     torch.testing.assert_close(sample.pred_track_bboxes,
                                torch.tensor([track_box] * 3))
     assert sample.pred_text == 'A'
+
+
+def test_readme_block_is_rewritten_from_the_results(tmp_path):
+    results = {'metrics': {'refcoco/Acc@0.5': 61.0}, 'baselines': BASELINES,
+               'stage_minutes': {'world': 1.25, 'test': 2.0},
+               'minutes': 3.25}
+    metrics = tmp_path / 'results.json'
+    metrics.write_text(json.dumps(results))
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'intro\n{miniature_table.README_BEGIN}\nold table\n'
+                      f'{miniature_table.README_END}\nrest\n')
+    miniature_table.main(['unused.py', '--metrics', str(metrics),
+                          '--readme', str(readme)])
+    text = readme.read_text()
+    assert 'old table' not in text
+    assert text.startswith('intro\n') and text.endswith('\nrest\n')
+    assert '| referring-box Acc@0.5 | 61.0 | mean training box 3.0 | ' \
+        '>= 60 | met |' in text
+    assert '| world | 1.2 |' in text and '| **total** | **3.2** |' in text
+
+
+def test_readme_without_markers_is_refused(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text('no markers\n')
+    with pytest.raises(ValueError, match='README.md has no'):
+        miniature_table.update_readme(str(readme), 'x')

@@ -124,7 +124,7 @@ def test_stage3_parts_evaluate_every_task(chain):
         metrics = chain['metrics'][part]
         for key in ('refcoco/Acc@0.5', 'task_assign/Acc'):
             assert key in metrics, (part, sorted(metrics))
-        assert any(k.startswith('qvhighlights/') for k in metrics)
+        assert any(k.startswith('temporal/') for k in metrics)
         assert any(k.startswith('rvos/') for k in metrics)
         assert any(k.startswith('tracking/') for k in metrics)
 

@@ -2,13 +2,17 @@
 next to its trivial baselines on the same test split, and its target.
 
     python tools/analysis_tools/miniature_table.py CONFIG \
-        [--metrics METRICS_JSON] [--out TABLE_JSON]
+        [--metrics METRICS_JSON] [--out TABLE_JSON] [--readme README.md]
 
 CONFIG gives the test split and evaluator (e.g.
 ``configs/tpo/ablations/tpo_full.py``); the baselines are those of
 ``trivial_baselines.py``. METRICS_JSON holds the model's test metrics as a
 JSON object (the ``metrics`` of ``quickstart_results.json`` or the metrics
-``tools/test.py`` logs); without it the model column is ``-``. The targets
+``tools/test.py`` logs); without it the model column is ``-``. When the
+file also holds ``baselines`` (``quickstart_results.json`` does), those are
+used instead of being scored again. ``--readme`` rewrites the quick-start
+results block of the README (between its ``quickstart-results`` markers)
+from the file: this table and, when present, the time of every step. The targets
 are those of the quick start (issue 16): a metric meets its target when it
 reaches ``min_value`` and exceeds its best baseline by ``min_gain``.
 """
@@ -98,23 +102,59 @@ def markdown(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
+README_BEGIN = '<!-- quickstart-results:begin -->'
+README_END = '<!-- quickstart-results:end -->'
+
+
+def readme_block(rows: List[dict], results: dict) -> str:
+    """The README's quick-start results: the target table, then the time of
+    every step of the run that produced ``results``."""
+    lines = [README_BEGIN, '', markdown(rows), '']
+    stages = results.get('stage_minutes', {})
+    if stages:
+        lines += ['| step | minutes |', '|---|---|']
+        lines += [f'| {name} | {value:.1f} |'
+                  for name, value in stages.items()]
+        lines += [f"| **total** | **{results['minutes']:.1f}** |", '']
+    lines.append(README_END)
+    return '\n'.join(lines)
+
+
+def update_readme(path: str, block: str) -> None:
+    """Replace the text between the quick-start markers of ``path``."""
+    with open(path) as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f'{path} has no {README_BEGIN} ... {README_END} '
+                         'block to rewrite.')
+    text = text[:begin] + block + text[end + len(README_END):]
+    with open(path, 'w') as f:
+        f.write(text)
+
+
 def main(argv=None) -> List[dict]:
     from mmengine.config import Config
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('--metrics', help='JSON object of model metrics')
     parser.add_argument('--out', help='write the rows as JSON here')
+    parser.add_argument(
+        '--readme', help='rewrite the quick-start results block of this file')
     args = parser.parse_args(argv)
-    model = {}
+    results = {}
     if args.metrics:
         with open(args.metrics) as f:
-            model = json.load(f)
-        model = model.get('metrics', model)
-    rows = table_rows(model, trivial_metrics(Config.fromfile(args.config)))
+            results = json.load(f)
+    baselines = results.get('baselines') or trivial_metrics(
+        Config.fromfile(args.config))
+    rows = table_rows(results.get('metrics', results), baselines)
     print(markdown(rows))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(rows, f, indent=1)
+    if args.readme:
+        update_readme(args.readme, readme_block(rows, results))
     return rows
 
 

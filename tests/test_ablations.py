@@ -27,7 +27,7 @@ PARENTS = {
         'mvbench_test', 'region_metric', 'temporal_metric', 'mask_metric',
         'track_metric', 'mcq_metric', 'test_dataloader.dataset.datasets',
         'test_evaluator', 'val_dataloader.dataset.datasets', 'val_evaluator',
-        'max_iters', 'train_cfg', 'param_scheduler'
+        'max_iters', 'train_cfg'
     }, {'stage_model'}),
     # the base MLLM's stage schedule (tiny_stage0.py): loaded strictly, as
     # it starts from scratch
@@ -35,10 +35,10 @@ PARENTS = {
         'load_from', 'model.frozen_modules', 'model.loss_weights',
         'model.strict_load', 'train_dataloader.dataset.datasets',
         'stage_model'
-    }, {'max_iters', 'train_cfg', 'param_scheduler'}),
+    }, {'max_iters', 'train_cfg'}),
     'stage1': ('mllm_base', {
         'load_from', 'train_dataloader.dataset.datasets', 'max_iters',
-        'train_cfg', 'param_scheduler'
+        'train_cfg'
     }),
     'mlp_temporal_head': ('tpo_full', {'model.heads.temporal'}),
     'no_conversation': ('tpo_full', {'train_dataloader.dataset.datasets'}),

@@ -23,7 +23,7 @@ PARENTS = {
     'tpo_full': ('../tiny_stage3', {
         'load_from', 'model.strict_load', 'charades_dir',
         'charades_sta_train', 'train_dataloader.dataset.datasets',
-        'max_iters', 'train_cfg', 'param_scheduler'
+        'max_iters', 'train_cfg'
     }, {'stage_model'}),
     # the base MLLM's stage schedule (tiny_stage0.py): loaded strictly, as
     # it starts from scratch
@@ -31,10 +31,10 @@ PARENTS = {
         'load_from', 'model.frozen_modules', 'model.loss_weights',
         'model.strict_load', 'train_dataloader.dataset.datasets',
         'stage_model'
-    }, {'max_iters', 'train_cfg', 'param_scheduler'}),
+    }, {'max_iters', 'train_cfg'}),
     'stage1': ('mllm_base', {
         'load_from', 'train_dataloader.dataset.datasets', 'max_iters',
-        'train_cfg', 'param_scheduler'
+        'train_cfg'
     }),
     'mlp_temporal_head': ('tpo_full', {'model.heads.temporal'}),
     'no_conversation': ('tpo_full', {'train_dataloader.dataset.datasets'}),

@@ -57,13 +57,10 @@ def stage_options(name: str, previous: str, work_root: str,
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
     iters = max(2, int(cfg.train_cfg.max_iters * scale))
-    warmup = max(1, int(0.2 * iters))
+    # The schedule's warmup and cosine follow train_cfg.max_iters.
     options = [
         f'train_cfg.max_iters={iters}', 'val_cfg=None', 'val_dataloader=None',
-        'val_evaluator=None',
-        f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-        f'param_scheduler.1.end={iters}',
-        f'default_hooks.checkpoint.interval={iters}'
+        'val_evaluator=None', f'default_hooks.checkpoint.interval={iters}'
     ]
     if previous:
         options.append(f'load_from={osp.join(work_root, previous)}')

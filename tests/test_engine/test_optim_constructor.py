@@ -316,12 +316,11 @@ def test_stage_config_encodes_table16(model, index):
     # AdamW, weight decay 0.02, warmup ratio 0.2 then cosine decay.
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.optim_wrapper.optimizer.weight_decay == 0.02
-    warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, cosine.type) == ('LinearLR', 'CosineAnnealingLR')
-    assert warmup.begin == 0 and warmup.end == cosine.begin
-    assert warmup.end == pytest.approx(0.2 * cfg.train_cfg.max_epochs)
-    assert cosine.end == cfg.train_cfg.max_epochs
-    assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
+    # The run's length (its end) comes from train_cfg.max_epochs.
+    schedule = cfg.param_scheduler
+    assert schedule.type == 'WarmupCosineLR' and 'end' not in schedule
+    assert schedule.warmup_ratio == 0.2 and schedule.eta_min_ratio == 0.0
+    assert schedule.by_epoch and schedule.convert_to_iter_based
     # Total batch size and epochs; the recipe states the total batch.
     total = (cfg.num_gpus * cfg.train_dataloader.batch_size *
              cfg.optim_wrapper.get('accumulative_counts', 1))

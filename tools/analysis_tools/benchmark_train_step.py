@@ -133,9 +133,14 @@ def run_hand_written(cfg: Config, loader: DataLoader,
              paramwise_cfg=optim_cfg.pop('paramwise_cfg', None),
              optim_wrapper_cfg=optim_cfg))(model)
     optimizer = wrapper.optimizer  # the torch optimizer, no wrapper
+    scheduler_cfgs = cfg.get('param_scheduler') or []
+    if isinstance(scheduler_cfgs, dict):
+        scheduler_cfgs = [scheduler_cfgs]
+    # As the Runner: a scheduler without an `end` runs to the last iteration.
     schedulers = [
-        PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer))
-        for s in cfg.get('param_scheduler') or []
+        PARAM_SCHEDULERS.build(dict({'end': num_iters}, **s,
+                                    optimizer=optimizer))
+        for s in scheduler_cfgs
     ]
     clip = (cfg.optim_wrapper.get('clip_grad') or {}).get('max_norm')
     params = [p for g in optimizer.param_groups for p in g['params']]

@@ -170,14 +170,12 @@ def _load(name: str):
 
 
 def schedule_options(iters: int) -> Dict[str, object]:
-    """Config changes of a training: ``iters`` iterations (warmup 20 %), no
-    validation, one checkpoint at the end."""
-    warmup = max(1, int(0.2 * iters))
+    """Config changes of a training: ``iters`` iterations (the schedule's
+    warmup ratio applies to them), no validation, one checkpoint at the
+    end."""
     return {
         'train_cfg.max_iters': iters, 'train_cfg.val_interval': iters,
         'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None,
-        'param_scheduler.0.end': warmup, 'param_scheduler.1.begin': warmup,
-        'param_scheduler.1.end': iters,
         'default_hooks.checkpoint.interval': iters,
         'default_hooks.logger.interval': max(1, min(20, iters // 4))
     }

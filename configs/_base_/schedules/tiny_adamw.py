@@ -1,7 +1,7 @@
 # The optimizer and loops of the tiny synthetic-world model, shared by its
 # stage schedules (tiny_stage{0,1,2,3}.py): AdamW, gradient clipping,
-# per-module learning rates, and the warmup + cosine pieces each stage
-# places on its own iterations.
+# per-module learning rates, and warmup + cosine over each stage's
+# iterations.
 base_lr = 5e-4  # for the tiny model trained from scratch (7B: 2e-5)
 
 optim_wrapper = dict(
@@ -21,11 +21,12 @@ optim_wrapper = dict(
         'task_tokens': dict(lr_mult=5.0),
     }),
 )
-# Linear warmup from 0.1% of the rate, then cosine decay to 1% of it; a
-# stage schedule sets where each phase begins and ends (warmup: the first
-# 20% of the iterations, Table 16's ratio).
-warmup = dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0)
-cosine = dict(type='CosineAnnealingLR', by_epoch=False, eta_min_ratio=0.01)
+# Linear warmup from 0.1% of the rate over the first 20% of the iterations
+# (Table 16's ratio), then cosine decay to 1% of it. The run's length is
+# train_cfg.max_iters (the Runner sets it as the scheduler's end): a stage
+# schedule states only that.
+param_scheduler = dict(type='WarmupCosineLR', warmup_ratio=0.2,
+                       start_factor=1e-3, eta_min_ratio=0.01, by_epoch=False)
 train_cfg = dict(type='IterBasedTrainLoop')
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

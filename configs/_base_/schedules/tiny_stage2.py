@@ -6,9 +6,6 @@
 _base_ = ['./tiny_adamw.py']
 
 max_iters = 5000  # the from-scratch region head needs the most steps
-param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
-                   dict(_base_.cosine, begin=int(0.2 * max_iters),
-                        end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # Merged into the recipe's model by `model = _base_.stage_model`.
 stage_model = dict(frozen_modules=('vision_encoder', ))

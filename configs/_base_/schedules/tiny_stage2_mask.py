@@ -5,9 +5,6 @@
 _base_ = ['./tiny_stage2.py']
 
 max_iters = 300  # a short run: the quick start mirrors the paper's structure
-param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
-                   dict(_base_.cosine, begin=int(0.2 * max_iters),
-                        end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 stage_model = dict(frozen_modules=(
     'vision_encoder', 'heads.temporal', 'heads.region',

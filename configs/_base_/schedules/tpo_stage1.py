@@ -12,7 +12,6 @@ base_lr = 2e-5  # Table 16: LLM LoRA LR; every lr_mult is relative to it
 num_gpus = 32  # documentation only: the launcher decides
 accumulative_counts = 1
 max_epochs = 1  # Table 16
-warmup_ratio = 0.2  # Table 16
 # Table 16's total batch, which the learning rates are tuned for. Another
 # processes x batch_size x accumulative_counts is logged at start;
 # auto_scale_lr.enable=True then scales every rate by actual / 128
@@ -39,6 +38,3 @@ optim_wrapper = dict(
 
 auto_scale_lr = dict(enable=False, base_batch_size=global_batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-warmup_epochs = round(warmup_ratio * max_epochs, 6)
-param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
-                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

@@ -18,6 +18,3 @@ stage_model = dict(frozen_modules=(
     'vision_encoder', 'connector', 'heads.temporal', 'heads.region',
     'task_tokens.tokens.temporal', 'task_tokens.tokens.region'))
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-warmup_epochs = round(_base_.warmup_ratio * max_epochs, 6)
-param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
-                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

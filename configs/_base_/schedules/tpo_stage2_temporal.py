@@ -22,6 +22,3 @@ stage_model = dict(frozen_modules=(
     'box_prompt_encoder'))
 auto_scale_lr = dict(base_batch_size=global_batch_size)
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-warmup_epochs = round(_base_.warmup_ratio * max_epochs, 6)
-param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
-                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

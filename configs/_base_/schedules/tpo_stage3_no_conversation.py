@@ -6,6 +6,3 @@ _base_ = ['./tpo_stage3.py']
 
 max_epochs = 1  # Table 16
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-warmup_epochs = round(_base_.warmup_ratio * max_epochs, 6)
-param_scheduler = [dict(_base_.warmup, end=warmup_epochs),
-                   dict(_base_.cosine, begin=warmup_epochs, end=max_epochs)]

@@ -8,7 +8,4 @@ train_dataloader = dict(dataset=dict(datasets=[
     _base_.refcoco_train, _base_.qvhighlights_train, _base_.mevis_train,
     _base_.lasot_train, _base_.videochat2_it_train]))
 max_iters = 200  # tiny_stage1.py's length
-param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
-                   dict(_base_.cosine, begin=int(0.2 * max_iters),
-                        end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

@@ -32,7 +32,4 @@ val_dataloader = test_dataloader
 val_evaluator = test_evaluator
 
 max_iters = 300  # a short run: the plugin's example, not a benchmark
-param_scheduler = [dict(_base_.warmup, end=int(0.2 * max_iters)),
-                   dict(_base_.cosine, begin=int(0.2 * max_iters),
-                        end=max_iters)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

@@ -1,6 +1,6 @@
 # TPO stage 2, region run, on the tiny model (the 7B run:
 # videochat_stage2_region.py): the region head and token learn referring
-# boxes from RefCOCO for 5,000 iterations; the other heads are frozen
+# boxes from RefCOCO for 1,200 iterations; the other heads are frozen
 # (../_base_/schedules/tiny_stage2_region.py).
 _base_ = [
     '../_base_/models/tpo_tiny_all_heads.py',

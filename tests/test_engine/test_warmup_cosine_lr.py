@@ -109,35 +109,40 @@ def runner_schedule(schedule: Config, tmp_path) -> WarmupCosineLR:
 
 def test_a_child_schedule_that_sets_only_its_length_warms_up_for_a_fifth(
         tmp_path):
-    # tiny_stage2_temporal.py only shortens tiny_stage2.py (5,000 -> 300)
+    # tiny_stage2_temporal.py only shortens tiny_stage2.py
     child = Config.fromfile(str(SCHEDULES / 'tiny_stage2_temporal.py'))
-    assert child.train_cfg.max_iters == 300
+    parent = Config.fromfile(str(SCHEDULES / 'tiny_stage2.py'))
+    length = child.train_cfg.max_iters
+    assert length < parent.train_cfg.max_iters and length % 5 == 0
     assert 'end' not in child.param_scheduler
     scheduler = runner_schedule(child, tmp_path)
-    assert (scheduler.begin, scheduler.end) == (0, 300)
-    assert scheduler.warmup_steps == 60
-    lrs = [lr for lr, in lrs_of([scheduler], scheduler.optimizer, 300)]
+    assert (scheduler.begin, scheduler.end) == (0, length)
+    warmup = length // 5
+    assert scheduler.warmup_steps == warmup
+    lrs = [lr for lr, in lrs_of([scheduler], scheduler.optimizer, length)]
     # the toy's SGD rate, 0.1: 0.1 % of it first, all of it at the warmup's
     # last step and the cosine's first, then decaying
     assert lrs[0] == pytest.approx(1e-4)
-    assert lrs.index(max(lrs)) == 59
-    assert lrs[58] < lrs[59] == pytest.approx(0.1) == lrs[60]
-    assert lrs[61] < lrs[60]
+    assert lrs.index(max(lrs)) == warmup - 1
+    assert lrs[warmup - 2] < lrs[warmup - 1] == pytest.approx(0.1) == \
+        lrs[warmup]
+    assert lrs[warmup + 1] < lrs[warmup]
 
 
 def test_quickstart_scales_the_schedule_with_max_iters_alone(tmp_path):
     sys.path.insert(0, str(ROOT / 'tools'))
     from quickstart import stage_options
-    options = stage_options('tiny_stage2_temporal', '', str(tmp_path), 0.1)
+    options = stage_options('tiny_stage2_temporal', '', str(tmp_path), 0.2)
     cfg = Config.fromfile(str(ROOT / 'configs/tpo/tiny_stage2_temporal.py'))
+    length = int(cfg.train_cfg.max_iters * 0.2)
     parsed = {}
     for option in options:
         key, value = option.split('=', 1)
         parsed[key] = DictAction._parse_iterable(value)
     cfg.merge_from_dict(parsed)
-    assert cfg.train_cfg.max_iters == 30
+    assert cfg.train_cfg.max_iters == length
     scheduler = runner_schedule(cfg, tmp_path)
-    assert (scheduler.end, scheduler.warmup_steps) == (30, 6)
+    assert (scheduler.end, scheduler.warmup_steps) == (length, length // 5)
 
 
 def test_a_scheduler_without_a_run_length_is_refused():

@@ -3,5 +3,5 @@
 # for fewer iterations.
 _base_ = ['./tiny_stage0.py']
 
-max_iters = 200  # the task-begin tokens are learned quickly
+max_iters = 100  # the task-begin tokens are learned quickly
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

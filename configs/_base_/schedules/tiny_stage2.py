@@ -5,7 +5,7 @@
 # (tiny_stage2_{temporal,mask}.py) are shorter.
 _base_ = ['./tiny_adamw.py']
 
-max_iters = 5000  # the from-scratch region head needs the most steps
+max_iters = 1200  # the from-scratch region head needs the most steps
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # Merged into the recipe's model by `model = _base_.stage_model`.
 stage_model = dict(frozen_modules=('vision_encoder', ))

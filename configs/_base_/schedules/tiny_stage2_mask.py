@@ -4,7 +4,7 @@
 # region heads and their tokens are frozen.
 _base_ = ['./tiny_stage2.py']
 
-max_iters = 300  # a short run: the quick start mirrors the paper's structure
+max_iters = 100  # a short run: the quick start mirrors the paper's structure
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 stage_model = dict(frozen_modules=(
     'vision_encoder', 'heads.temporal', 'heads.region',

@@ -5,7 +5,7 @@
 # train them).
 _base_ = ['./tiny_stage2.py']
 
-max_iters = 300  # a short run: the quick start mirrors the paper's structure
+max_iters = 150  # a short run: the quick start mirrors the paper's structure
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 stage_model = dict(frozen_modules=(
     'vision_encoder', 'heads.region', 'heads.mask',

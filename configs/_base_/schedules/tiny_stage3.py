@@ -3,5 +3,5 @@
 # connector), trained jointly on task data and conversations.
 _base_ = ['./tiny_stage2.py']
 
-max_iters = 1500  # the joint stage, shorter than the heads' stage
+max_iters = 250  # the joint stage, shorter than the region run
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

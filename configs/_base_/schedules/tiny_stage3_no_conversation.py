@@ -5,5 +5,5 @@
 # data only, for a short run.
 _base_ = ['./tiny_stage2.py']
 
-max_iters = 300  # a short run: the quick start mirrors the paper's structure
+max_iters = 60  # a short run: the quick start mirrors the paper's structure
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

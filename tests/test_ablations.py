@@ -22,9 +22,8 @@ HEAD_OF = dict(T='temporal', R='region', M='mask')
 PARENTS = {
     'tpo_full': ('../tiny_stage3', {
         'load_from', 'model.strict_load', 'charades_dir',
-        'charades_sta_train', 'train_dataloader.dataset.datasets',
-        'max_iters', 'train_cfg'
-    }, {'stage_model'}),
+        'charades_sta_train', 'train_dataloader.dataset.datasets'
+    }, {'stage_model', 'max_iters', 'train_cfg'}),
     # the base MLLM's stage schedule (tiny_stage0.py): loaded strictly, as
     # it starts from scratch
     'mllm_base': ('tpo_full', {

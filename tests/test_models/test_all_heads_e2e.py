@@ -295,8 +295,8 @@ def test_predict_and_metrics(model, test_data):
     samples = [s.to_dict() for s in (region, temporal, mevis, lasot)]
     ranges = dict(
         ReferringBoxAccuracy=('refcoco/Acc@0.5', ),
-        MomentRetrievalMetric=('qvhighlights/MR-full-mAP',
-                               'qvhighlights/MR-full-R1@0.5'),
+        TemporalGroundingRecall=('temporal/R@1,IoU=0.5',
+                                 'temporal/R@1,IoU=0.7'),
         ReferringVOSMetric=('rvos/J', 'rvos/F', 'rvos/J&F'),
         TrackingMetric=('tracking/AUC', 'tracking/P@20', 'tracking/P_norm'),
         TaskAssignAccuracy=('task_assign/Acc', ))

@@ -2,7 +2,7 @@
 package, without weights."""
 import glob
 import os.path as osp
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 from torch import nn
 
@@ -57,6 +57,16 @@ def resolve_sam2_config(model_cfg: str, owner: str = 'SAM2MaskHead') -> str:
         "'sam2.1_hiera_t').")
 
 
+def _plain(value):
+    """Config values as OmegaConf takes them: mappings (mmengine's
+    ``ConfigDict`` included) as dicts, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def build_sam2_base(model_cfg: str,
                     image_size: Optional[int] = None,
                     overrides: Optional[dict] = None,
@@ -83,6 +93,6 @@ def build_sam2_base(model_cfg: str,
             if attn in layer and 'feat_sizes' in layer[attn]:
                 layer[attn]['feat_sizes'] = [side, side]
     for key, value in (overrides or {}).items():
-        OmegaConf.update(cfg, f'model.{key}', value, merge=True,
+        OmegaConf.update(cfg, f'model.{key}', _plain(value), merge=True,
                          force_add=True)
     return instantiate(cfg.model, _recursive_=True)

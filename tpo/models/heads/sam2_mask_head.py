@@ -118,8 +118,9 @@ class SAM2MaskHead(BaseTaskHead):
             ``track_embed_decode2``); None builds no such MLP.
         aux_box_sigmoid: squash the auxiliary box with a sigmoid; the
             release regresses it raw (False).
-        sam_overrides: SAM2 config overrides; defaults to the post-
-            processing of sam2's video predictor.
+        sam_overrides: SAM2 config overrides (nested dicts or dotted
+            keys under ``model``, e.g. smaller widths), applied over the
+            post-processing of sam2's video predictor.
         track_prompt: ``'embedding'`` (always the adapter) or ``'box'``:
             a tracking sample with ``prompt_bboxes`` is prompted with SAM2's
             own box encoding at inference (the official demo's tracking).
@@ -195,8 +196,7 @@ class SAM2MaskHead(BaseTaskHead):
 
         if pretrained is not None:  # fail before building SAM2
             self._require_checkpoint(pretrained)
-        overrides = dict(SAM2_POSTPROCESSING if sam_overrides is None
-                         else sam_overrides)
+        overrides = dict(SAM2_POSTPROCESSING, **(sam_overrides or {}))
         self.full_video = None
         if full_video is not None:
             self.full_video = TASK_UTILS.build(full_video)

@@ -249,6 +249,9 @@ def train_sam2(head, data: WorldMasklets, iters: int,
     head.train()
     losses = []
     tick = time.perf_counter()
+    # tiny weights (e.g. the memory fuser's 1e-6 layer scales) make
+    # denormal floats that slow CPU steps down as training goes on
+    torch.set_flush_denormal(True)
     for step in range(iters):
         length = int(clip_frames[step % len(clip_frames)])
         clips, boxes = [], []
@@ -283,6 +286,7 @@ def train_sam2(head, data: WorldMasklets, iters: int,
             print_log(
                 f'SAM2 stand-in: step {step + 1}/{iters}, loss {recent:.3f} '
                 f'({time.perf_counter() - tick:.0f} s)', 'current')
+    torch.set_flush_denormal(False)
     head.eval()
     return losses
 

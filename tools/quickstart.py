@@ -2,7 +2,8 @@
 
     python tools/quickstart.py [--work-root work_dirs] [--iters-scale 1.0]
 
-Generates the synthetic world (first use), trains the tiny base MLLM, then
+Generates the synthetic world and trains the SAM2 stand-in on its masks
+(first use; both cached), trains the tiny base MLLM, then
 the TPO stages as the paper does (Table 16): stage 1; stage 2 as three runs
 (temporal, mask, region heads), each from stage 1, joined by
 ``tools/model_converters/combine_stage2_runs.py``; stage 3 in its two parts
@@ -36,6 +37,7 @@ CHAIN = (('tiny_mllm_base', None), ('tiny_stage1', 'tiny_mllm_base'),
 STAGE2_RUNS = ('tiny_stage2_temporal', 'tiny_stage2_mask',
                'tiny_stage2_region')
 FINAL = CHAIN[-1][0]
+STANDIN_ITERS = 300  # the SAM2 stand-in's training steps (sam2_standin.py)
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'tpo')
 
@@ -52,8 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def stage_options(name: str, previous: str, work_root: str,
-                  scale: float) -> list:
-    """--cfg-options of a stage: its checkpoint chain and schedule length."""
+                  scale: float, sam2: str = None) -> list:
+    """--cfg-options of a stage: its checkpoint chain, schedule length and
+    the SAM2 stand-in ``sam2`` (frozen, as TPO freezes SAM2)."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
     iters = max(2, int(cfg.train_cfg.max_iters * scale))
@@ -64,6 +67,8 @@ def stage_options(name: str, previous: str, work_root: str,
     ]
     if previous:
         options.append(f'load_from={osp.join(work_root, previous)}')
+    if sam2:
+        options.append(f'model.heads.mask.pretrained={sam2}')
     return options
 
 
@@ -119,13 +124,20 @@ def main(argv=None) -> dict:
     from analysis_tools.trivial_baselines import trivial_metrics
     from model_converters import combine_stage2_runs
     from tpo.datasets.synthetic import ensure_synthetic_world
+    from tpo.engine.sam2_standin import ensure_sam2_standin
 
     start = time.time()
-    stages = Stages(args.work_root, len(CHAIN) + 4)
+    stages = Stages(args.work_root, len(CHAIN) + 5)
     world_cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{CHAIN[0][0]}.py'))
     stages.run('world', f'the synthetic world in {world_cfg.data_root}',
                ensure_synthetic_world, world_cfg.data_root,
                **world_cfg.world.to_dict())
+    sam2 = stages.run(
+        'sam2_standin', 'train the SAM2 stand-in on the world\'s masks '
+        '(cached)', ensure_sam2_standin,
+        osp.join(CONFIG_DIR, f'{CHAIN[0][0]}.py'),
+        cache_dir=osp.join(args.work_root, 'standins'),
+        iters=max(2, round(STANDIN_ITERS * args.iters_scale)))
     for name, previous in CHAIN:
         if previous == 'tiny_stage2':  # join the three runs first
             stages.run(
@@ -137,7 +149,7 @@ def main(argv=None) -> dict:
                     '--out', osp.join(args.work_root, previous),
                     '--overwrite'])
         options = stage_options(name, previous, args.work_root,
-                                args.iters_scale)
+                                args.iters_scale, sam2)
         iters = options[0].split('=')[1]
         stages.run(name, f'train {iters} iterations'
                    + (f' from {previous}' if previous else ''), train,
@@ -149,7 +161,8 @@ def main(argv=None) -> dict:
         'test', f'evaluate {FINAL} on the test split', test_tool.main, [
             final_config, osp.join(args.work_root, FINAL), '--work-dir',
             osp.join(args.work_root, 'test'), '--out',
-            osp.join(args.work_root, 'test', 'predictions.json')])
+            osp.join(args.work_root, 'test', 'predictions.json'),
+            '--cfg-options', f'model.heads.mask.pretrained={sam2}'])
     baselines = stages.run('baselines', 'score the trivial baselines',
                            trivial_metrics, Config.fromfile(final_config))
     rows = table_rows(metrics, baselines)

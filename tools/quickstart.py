@@ -93,12 +93,16 @@ class Stages:
         self.minutes: Dict[str, float] = {}
 
     def run(self, name: str, what: str, fn: Callable, *args, **kwargs):
+        from mmengine.logging import MMLogger
         log_file = osp.join(self.work_root, f'{name}.log')
         print(f'[{len(self.minutes) + 1}/{self.total}] {name}: {what} '
               f'(log: {log_file})', flush=True)
         start = time.time()
         os.makedirs(self.work_root, exist_ok=True)
         with open(log_file, 'w') as log, contextlib.redirect_stdout(log):
+            # The step's own logger (mmengine's current one) writes there;
+            # a runner the step builds makes its own.
+            MMLogger.get_instance(f'quickstart_{name}', log_level='INFO')
             result = fn(*args, **kwargs)
         self.minutes[name] = (time.time() - start) / 60
         print(f'    done in {self.minutes[name]:.1f} min', flush=True)

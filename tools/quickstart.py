@@ -37,7 +37,6 @@ CHAIN = (('tiny_mllm_base', None), ('tiny_stage1', 'tiny_mllm_base'),
 STAGE2_RUNS = ('tiny_stage2_temporal', 'tiny_stage2_mask',
                'tiny_stage2_region')
 FINAL = CHAIN[-1][0]
-STANDIN_ITERS = 300  # the SAM2 stand-in's training steps (sam2_standin.py)
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs', 'tpo')
 
@@ -53,13 +52,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def scaled(iters: int, scale: float) -> int:
+    """``iters`` times ``scale``, at least 2 (a smoke run still steps)."""
+    return max(2, int(iters * scale))
+
+
+def stage_iters(name: str, scale: float) -> int:
+    """The iterations a stage runs: its config's, times ``scale``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
+    return scaled(cfg.train_cfg.max_iters, scale)
+
+
 def stage_options(name: str, previous: str, work_root: str,
                   scale: float, sam2: str = None) -> list:
     """--cfg-options of a stage: its checkpoint chain, schedule length and
     the SAM2 stand-in ``sam2`` (frozen, as TPO freezes SAM2)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
-    iters = max(2, int(cfg.train_cfg.max_iters * scale))
+    iters = stage_iters(name, scale)
     # The schedule's warmup and cosine follow train_cfg.max_iters.
     options = [
         f'train_cfg.max_iters={iters}', 'val_cfg=None', 'val_dataloader=None',
@@ -128,7 +137,7 @@ def main(argv=None) -> dict:
     from analysis_tools.trivial_baselines import trivial_metrics
     from model_converters import combine_stage2_runs
     from tpo.datasets.synthetic import ensure_synthetic_world
-    from tpo.engine.sam2_standin import ensure_sam2_standin
+    from tpo.engine.sam2_standin import STANDIN_ITERS, ensure_sam2_standin
 
     start = time.time()
     stages = Stages(args.work_root, len(CHAIN) + 5)
@@ -141,7 +150,7 @@ def main(argv=None) -> dict:
         '(cached)', ensure_sam2_standin,
         osp.join(CONFIG_DIR, f'{CHAIN[0][0]}.py'),
         cache_dir=osp.join(args.work_root, 'standins'),
-        iters=max(2, round(STANDIN_ITERS * args.iters_scale)))
+        iters=scaled(STANDIN_ITERS, args.iters_scale))
     for name, previous in CHAIN:
         if previous == 'tiny_stage2':  # join the three runs first
             stages.run(
@@ -154,7 +163,7 @@ def main(argv=None) -> dict:
                     '--overwrite'])
         options = stage_options(name, previous, args.work_root,
                                 args.iters_scale, sam2)
-        iters = options[0].split('=')[1]
+        iters = stage_iters(name, args.iters_scale)
         stages.run(name, f'train {iters} iterations'
                    + (f' from {previous}' if previous else ''), train,
                    [osp.join(CONFIG_DIR, f'{name}.py'), '--work-dir',

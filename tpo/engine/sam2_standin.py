@@ -28,16 +28,17 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from PIL import Image
 
-from tpo.models.heads.sam2_mask_head import BOX_LABELS
+from tpo.evaluation.functional.segmentation import region_similarity_j
+from tpo.models.heads.sam2_mask_head import (BOX_LABELS, IMAGENET_MEAN,
+                                             IMAGENET_STD)
 from tpo.models.losses.mask_losses import binary_mask_iou
 from tpo.registry import MODELS
 from tpo.structures.masks import mask_box_xyxy, rle_to_mask
 
 #: Bump when the training below changes what a cached file holds.
 STANDIN_VERSION = 1
-#: SAM2's (and ``TPODataPreprocessor``'s) normalisation, 0-255 scale.
-IMAGENET_MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
-IMAGENET_STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+#: Training steps of a stand-in (``ensure_sam2_standin``'s default).
+STANDIN_ITERS = 300
 
 
 class WorldMasklets:
@@ -101,7 +102,7 @@ class WorldMasklets:
         clip."""
         frames, masks = self.items[index]
         rgb = frames[start:start + length].astype(np.float32)
-        rgb = (rgb - IMAGENET_MEAN) / IMAGENET_STD
+        rgb = (rgb - np.float32(IMAGENET_MEAN)) / np.float32(IMAGENET_STD)
         return (torch.from_numpy(rgb.transpose(0, 3, 1, 2).copy()),
                 torch.from_numpy(masks[start:start + length]))
 
@@ -310,18 +311,12 @@ def box_prompt_iou(head, data: WorldMasklets, num: int = 64,
             if masks[t].any():
                 pred = head.segment(frames[t:t + 1], shape,
                                     box_norm=box_of(masks[t]))['masks'][0]
-                image.append(mask_iou(pred, masks[t]))
+                image.append(float(region_similarity_j(pred, masks[t])))
         preds = head.segment(frames, shape, box_norm=box_of(masks[0]))
-        video += [mask_iou(p, m)
-                  for p, m in zip(preds['masks'][1:], masks[1:])]
+        video += region_similarity_j(preds['masks'][1:],
+                                     masks[1:]).tolist()
     return dict(image=100 * float(np.mean(image)),
                 video=100 * float(np.mean(video)) if video else float('nan'))
-
-
-def mask_iou(pred: torch.Tensor, gt: torch.Tensor) -> float:
-    """IoU of two bool masks; 1 when both are empty."""
-    union = (pred | gt).sum()
-    return 1.0 if union == 0 else float((pred & gt).sum() / union)
 
 
 def head_cfg_of(config: str) -> Tuple[dict, str]:
@@ -339,7 +334,7 @@ def head_cfg_of(config: str) -> Tuple[dict, str]:
 def ensure_sam2_standin(config: str,
                         cache_dir: str = 'work_dirs/standins',
                         data_root: Optional[str] = None,
-                        iters: int = 300,
+                        iters: int = STANDIN_ITERS,
                         batch_size: int = 8,
                         clip_frames: Sequence[int] = (1, 1, 3),
                         lr: float = 1e-3,
